@@ -1,0 +1,28 @@
+// Every setting of the server as plain values, filled by LoadOptions (config.h) and read
+// by main. Defaults live here, so --help and the code cannot disagree.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace livefeed {
+
+struct Options {
+  std::string bind = "127.0.0.1";
+  int port = 8001;
+  std::size_t backlog = 1000;        // Items kept per channel.
+  int backlog_max_age = 0;           // Seconds; 0: no age limit.
+  int poll_timeout = 25;             // Seconds a long-poll is held (also the max `timeout`).
+  std::size_t max_body = 65536;      // Bytes.
+  std::size_t max_connections = 10000;
+  std::size_t max_items = 1000;      // Items per long-poll answer.
+  int keep_alive_timeout = 75;       // Seconds an idle connection is kept.
+  int sse_retry = 2000;              // Milliseconds, sent to EventSource clients.
+  int ping_interval = 15;            // Seconds between SSE keep-alive comments.
+  std::string web_root;              // Static files at "/"; empty: not served.
+  std::string log_level = "info";
+  std::string store = "memory";
+  std::string config_file;
+};
+
+}  // namespace livefeed

@@ -1,0 +1,28 @@
+#include "core/id_clock.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace livefeed {
+
+WallClock SystemWallClock() {
+  return [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+}
+
+IdClock::IdClock(WallClock clock)
+    : clock_(std::move(clock)),
+      origin_(static_cast<std::uint64_t>(std::max<std::int64_t>(clock_(), 1))),
+      last_(origin_) {}
+
+IdClock::Stamp IdClock::Next() {
+  const std::int64_t now = clock_();
+  // A clock that stands still or steps back must not make ids repeat or go down.
+  last_ = std::max<std::uint64_t>(last_ + 1, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));
+  return {last_, now / 1000};
+}
+
+}  // namespace livefeed

@@ -1,0 +1,327 @@
+#include "http/http_server.h"
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "http/disconnect_watcher.h"
+#include "http/socket_stream.h"
+#include "http/thread_per_connection.h"
+#include "log.h"
+#include "transport/publish.h"
+
+namespace livefeed {
+namespace {
+
+// What the request handlers need to know about the connection they run on. Each
+// connection has its own thread, so the handler finds it in a thread_local.
+struct Connection {
+  int fd = -1;
+  // The response is the last one: the request body was left unread, or the client left.
+  bool close_after_response = false;
+};
+thread_local Connection* t_connection = nullptr;
+
+void CloseAfterResponse() {
+  if (t_connection) t_connection->close_after_response = true;
+}
+
+void SendReply(const Reply& reply, httplib::Response& res) {
+  res.status = reply.status;
+  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  res.set_content(reply.body, reply.content_type);
+}
+
+void SendError(httplib::Response& res, int status, std::string_view message) {
+  SendReply(JsonError(status, message), res);
+}
+
+bool IsFeedPath(const std::string& path) {
+  return path == "/real_time_feed" || path == "/real_time_feed/stream" || path == "/healthz";
+}
+
+}  // namespace
+
+class HttpServer::Impl final : public httplib::Server {
+ public:
+  Impl(Feed& feed, HttpOptions options)
+      : feed_(feed), options_(std::move(options)), stop_fd_(::eventfd(0, EFD_CLOEXEC)) {
+    new_task_queue = [this] { return new ThreadPerConnection(options_.thread_stack_bytes); };
+    set_socket_options([this](socket_t fd) { ConfigureListeningSocket(fd); });
+    set_keep_alive_max_count(100000);
+    set_keep_alive_timeout(options_.keep_alive_timeout.count());
+    set_read_timeout(options_.read_timeout.count());
+    set_write_timeout(options_.write_timeout.count());
+    set_payload_max_length(options_.max_body);
+    set_tcp_nodelay(true);
+    InstallRoutes();
+  }
+
+  ~Impl() override { ::close(stop_fd_); }
+
+  std::string Bind() {
+    bool ok;
+    if (options_.port == 0) {
+      port_ = bind_to_any_port(options_.bind);
+      ok = port_ > 0;
+    } else {
+      port_ = options_.port;
+      ok = bind_to_port(options_.bind, options_.port);
+    }
+    if (!ok) {
+      return "cannot listen on " + options_.bind + ":" + std::to_string(options_.port) + ": " +
+             std::strerror(errno);
+    }
+    // The library listens with a backlog of 5: a burst of reconnecting clients would see
+    // dropped SYNs and seconds of retransmit backoff. Listening again only raises it.
+    ::listen(listen_fd_, static_cast<int>(options_.listen_backlog));
+    return {};
+  }
+
+  int port() const { return port_; }
+
+  void Run() { listen_after_bind(); }
+
+  void Stop() {
+    if (stopping_.exchange(true)) return;
+    // Idle keep-alive connections and request reads wait on this fd as well as their own.
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof one);
+    stop();
+  }
+
+  std::size_t open_connections() const { return open_.load(); }
+
+ private:
+  void ConfigureListeningSocket(int fd) {
+    listen_fd_ = fd;
+    int yes = 1;
+    // Deliberately not SO_REUSEPORT (the library's default): a second server on the same
+    // port must fail to start rather than silently share the traffic.
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    // Accepted sockets inherit keepalive: it finds peers that vanished without a FIN.
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof yes);
+    int idle = 60, interval = 10, count = 3;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  }
+
+  // Replaces the library's keep-alive loop, which polls every 10 ms per idle connection:
+  // here an idle connection blocks in poll() on its socket and the stop eventfd.
+  bool process_and_close_socket(socket_t fd) override {
+    const std::size_t open = ++open_;
+    bool ok = false;
+    if (open > options_.max_connections || ThreadPerConnection::RunningInline()) {
+      RefuseBusy(fd, !ThreadPerConnection::RunningInline());
+    } else {
+      ok = Serve(fd);
+    }
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    --open_;
+    return ok;
+  }
+
+  bool Serve(int fd) {
+    Connection connection{fd};
+    t_connection = &connection;
+    SocketStream stream(fd, stop_fd_, options_.read_timeout, options_.write_timeout);
+    const auto keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
+    bool ok = true;
+    while (!stopping_) {
+      if (!stream.WaitReadable(keep_alive)) break;
+      bool closed_by_client = false;
+      ok = process_request(stream, stopping_.load(), closed_by_client, nullptr);
+      if (!ok || closed_by_client || connection.close_after_response) break;
+    }
+    if (connection.close_after_response) DrainBeforeClose(fd);
+    t_connection = nullptr;
+    return ok;
+  }
+
+  // Closing a socket with unread input sends a RST, which may destroy the response we
+  // just wrote before the client reads it. Half-close, then read until the client closes.
+  static void DrainBeforeClose(int fd) {
+    ::shutdown(fd, SHUT_WR);
+    char sink[4096];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    std::size_t drained = 0;
+    while (drained < (1u << 20) && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) break;
+      const ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+      if (n <= 0) break;
+      drained += static_cast<std::size_t>(n);
+    }
+  }
+
+  // Over the connection cap (or out of threads): answer 503 at once without reading the
+  // request, so the client retries later instead of hanging in our queue.
+  void RefuseBusy(int fd, bool wait_for_peer) {
+    static constexpr char kResponse[] =
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: application/json\r\n"
+        "Retry-After: 1\r\n"
+        "Connection: close\r\n"
+        "Content-Length: 62\r\n"
+        "\r\n"
+        "{\"error\":\"too many connections, retry in a second\",\"code\":503}";
+    static_assert(sizeof("{\"error\":\"too many connections, retry in a second\",\"code\":503}") - 1 == 62);
+    [[maybe_unused]] ssize_t n = ::send(fd, kResponse, sizeof kResponse - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (wait_for_peer) DrainBeforeClose(fd);
+    refused_++;
+    if (LogEnabled(LogLevel::kDebug)) Log(LogLevel::kDebug, "refused a connection: at the connection cap");
+  }
+
+  void InstallRoutes() {
+    set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return PreRoute(req, res);
+    });
+
+    // Also what operators (and tests) watch: how many requests are held and how many
+    // connections are open.
+    Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Cache-Control", "no-store");
+      res.set_content("{\"status\":\"ok\",\"waiting\":" + std::to_string(feed_.WaiterCount()) +
+                          ",\"connections\":" + std::to_string(open_.load()) +
+                          ",\"refused\":" + std::to_string(refused_.load()) + "}",
+                      "application/json");
+    });
+
+    Get("/real_time_feed", [this](const httplib::Request& req, httplib::Response& res) {
+      auto waiter = std::make_shared<Waiter>();
+      auto watch = watcher_.Watch(t_connection->fd, waiter);
+      Reply reply = AnswerLongPoll(feed_, req.params, options_.long_poll, waiter);
+      // The client left while waiting: nobody reads this answer.
+      if (waiter->cancelled()) CloseAfterResponse();
+      SendReply(reply, res);
+    });
+
+    // A content reader so the body limit holds for chunked bodies too, and form bodies
+    // are not cut at the library's compile-time 8 KiB.
+    Post("/send_feed_item", [this](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& read_content) {
+      PublishRequest publish;
+      publish.content_type = req.get_header_value("Content-Type");
+      publish.params = req.params;
+      bool too_large = false;
+      const bool read_ok = read_content([&](const char* data, size_t length) {
+        if (publish.body.size() + length > options_.max_body) {
+          too_large = true;
+          return false;
+        }
+        publish.body.append(data, length);
+        return true;
+      });
+      if (too_large) {
+        CloseAfterResponse();
+        return SendError(res, 413, "body larger than " + std::to_string(options_.max_body) + " bytes");
+      }
+      if (!read_ok) {
+        CloseAfterResponse();
+        return SendError(res, 400, "could not read the request body");
+      }
+      SendReply(HandlePublish(feed_, publish), res);
+    });
+
+    if (!options_.web_root.empty()) {
+      // Static pages may change with a deploy: browsers revalidate instead of guessing.
+      set_mount_point("/", options_.web_root, {{"Cache-Control", "no-cache"}});
+    }
+
+    set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request& req, httplib::Response& res) {
+      // Bodies our handlers set are already JSON errors; fill in only the library's own.
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      std::string message;
+      switch (res.status) {
+        case 404: message = "not found: " + req.path; break;
+        case 413: message = "body too large"; break;
+        case 414: message = "URI too long"; break;
+        case 400: message = "malformed HTTP request"; break;
+        default: message = "request failed with status " + std::to_string(res.status);
+      }
+      SendError(res, res.status, message);
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+
+    set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      Log(LogLevel::kError, "internal error on " + req.method + " " + req.path + ": " + what);
+      SendError(res, 500, "internal server error");
+    });
+
+    set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      if (!LogEnabled(LogLevel::kInfo)) return;
+      Log(LogLevel::kInfo, req.remote_addr + " \"" + req.method + " " + req.target + "\" " +
+                               std::to_string(res.status) + " " + std::to_string(res.body.size()));
+    });
+  }
+
+  httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {
+    using Handled = httplib::Server::HandlerResponse;
+    const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+    if (IsFeedPath(req.path) && req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      if (has_body) CloseAfterResponse();
+      SendError(res, 405, req.method + " is not allowed on " + req.path + "; use GET");
+      return Handled::Handled;
+    }
+    if (req.path == "/send_feed_item") {
+      if (req.method != "POST") {
+        res.set_header("Allow", "POST");
+        if (has_body) CloseAfterResponse();
+        SendError(res, 405, req.method + " is not allowed on /send_feed_item; use POST");
+        return Handled::Handled;
+      }
+      if (!has_body) {
+        // Without a length the body would be read until the client closes.
+        SendError(res, 411, "a publish needs a Content-Length (or chunked) body");
+        return Handled::Handled;
+      }
+      if (req.has_header("Content-Length") &&
+          req.get_header_value<std::uint64_t>("Content-Length") > options_.max_body) {
+        CloseAfterResponse();
+        SendError(res, 413, "body larger than " + std::to_string(options_.max_body) + " bytes");
+        return Handled::Handled;
+      }
+    }
+    return Handled::Unhandled;
+  }
+
+  Feed& feed_;
+  const HttpOptions options_;
+  DisconnectWatcher watcher_;
+  const int stop_fd_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::size_t> refused_{0};
+  std::atomic<int> listen_fd_{-1};
+  int port_ = 0;
+};
+
+HttpServer::HttpServer(Feed& feed, HttpOptions options)
+    : impl_(std::make_unique<Impl>(feed, std::move(options))) {}
+HttpServer::~HttpServer() = default;
+std::string HttpServer::Bind() { return impl_->Bind(); }
+int HttpServer::port() const { return impl_->port(); }
+void HttpServer::Run() { impl_->Run(); }
+void HttpServer::Stop() { impl_->Stop(); }
+std::size_t HttpServer::open_connections() const { return impl_->open_connections(); }
+
+}  // namespace livefeed

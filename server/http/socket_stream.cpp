@@ -1,0 +1,112 @@
+#include "http/socket_stream.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace livefeed {
+namespace {
+
+void AddressToString(const sockaddr_storage& addr, std::string& ip, int& port) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(addr);
+    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+    port = ntohs(in.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(addr);
+    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+    port = ntohs(in6.sin6_port);
+  }
+  ip = text;
+}
+
+}  // namespace
+
+SocketStream::SocketStream(int fd, int stop_fd, std::chrono::milliseconds read_timeout,
+                           std::chrono::milliseconds write_timeout)
+    : fd_(fd), stop_fd_(stop_fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+
+bool SocketStream::WaitFor(short events, std::chrono::milliseconds timeout) const {
+  // Reads give up at shutdown; writes go on, so held clients still get their answers.
+  const bool watch_stop = stop_fd_ >= 0 && events == POLLIN;
+  pollfd fds[2] = {{fd_, events, 0}, {stop_fd_, POLLIN, 0}};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const int n = ::poll(fds, watch_stop ? 2 : 1, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    if (watch_stop && (fds[1].revents & POLLIN)) return false;
+    // Errors and hang-ups count as ready: the following read or write reports them.
+    return fds[0].revents != 0;
+  }
+}
+
+bool SocketStream::WaitReadable(std::chrono::milliseconds timeout) const {
+  return has_buffered_input() || WaitFor(POLLIN, timeout);
+}
+
+bool SocketStream::is_readable() const { return WaitReadable(read_timeout_); }
+
+bool SocketStream::is_writable() const { return WaitFor(POLLOUT, write_timeout_) && !PeerClosed(); }
+
+bool SocketStream::PeerClosed() const {
+  pollfd fd = {fd_, POLLIN, 0};
+  if (::poll(&fd, 1, 0) <= 0) return false;
+  if (fd.revents & (POLLERR | POLLNVAL)) return true;
+  char byte;
+  const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+ssize_t SocketStream::read(char* ptr, size_t size) {
+  if (!has_buffered_input()) {
+    if (!WaitFor(POLLIN, read_timeout_)) return -1;
+    ssize_t n;
+    do {
+      n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return n;
+    read_pos_ = 0;
+    read_end_ = static_cast<std::size_t>(n);
+  }
+  const std::size_t count = std::min(size, read_end_ - read_pos_);
+  std::memcpy(ptr, buffer_.data() + read_pos_, count);
+  read_pos_ += count;
+  return static_cast<ssize_t>(count);
+}
+
+ssize_t SocketStream::write(const char* ptr, size_t size) {
+  std::size_t sent = 0;
+  while (sent < size) {
+    if (!WaitFor(POLLOUT, write_timeout_)) return sent ? static_cast<ssize_t>(sent) : -1;
+    const ssize_t n = ::send(fd_, ptr + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return sent ? static_cast<ssize_t>(sent) : -1;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  return static_cast<ssize_t>(sent);
+}
+
+void SocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) AddressToString(addr, ip, port);
+}
+
+void SocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) AddressToString(addr, ip, port);
+}
+
+}  // namespace livefeed

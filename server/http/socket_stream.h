@@ -1,0 +1,49 @@
+// An httplib::Stream over a connected socket, owned by the connection's thread.
+// Unlike the library's own stream it keeps its read buffer across the requests of a
+// keep-alive connection, and every wait also watches `stop_fd`, so shutdown interrupts it.
+// Not thread-safe: one connection thread uses it.
+#pragma once
+
+#include <httplib.h>
+
+#include <array>
+#include <chrono>
+
+namespace livefeed {
+
+class SocketStream final : public httplib::Stream {
+ public:
+  SocketStream(int fd, int stop_fd, std::chrono::milliseconds read_timeout,
+               std::chrono::milliseconds write_timeout);
+
+  bool is_readable() const override;
+  bool is_writable() const override;
+  ssize_t read(char* ptr, size_t size) override;
+  ssize_t write(const char* ptr, size_t size) override;
+  void get_remote_ip_and_port(std::string& ip, int& port) const override;
+  void get_local_ip_and_port(std::string& ip, int& port) const override;
+  socket_t socket() const override { return fd_; }
+
+  // The next request already arrived with the previous one (pipelining).
+  bool has_buffered_input() const { return read_pos_ < read_end_; }
+
+  // Waits until the socket is readable, up to `timeout`. False on timeout or shutdown.
+  bool WaitReadable(std::chrono::milliseconds timeout) const;
+
+  // The peer has closed its side (or reset): reading would give EOF.
+  bool PeerClosed() const;
+
+ private:
+  // POLLIN or POLLOUT on fd_ within `timeout`, unless stop_fd_ fires first.
+  bool WaitFor(short events, std::chrono::milliseconds timeout) const;
+
+  const int fd_;
+  const int stop_fd_;
+  const std::chrono::milliseconds read_timeout_;
+  const std::chrono::milliseconds write_timeout_;
+  std::array<char, 4096> buffer_;
+  std::size_t read_pos_ = 0;
+  std::size_t read_end_ = 0;
+};
+
+}  // namespace livefeed
