@@ -4,7 +4,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include <csignal>
+#include <future>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -14,10 +18,6 @@
 #include "http/http_server.h"
 #include "log.h"
 #include "store/memory_store.h"
-
-#ifndef LIVEFEED_DEFAULT_WEB_ROOT
-#define LIVEFEED_DEFAULT_WEB_ROOT ""
-#endif
 
 extern char** environ;
 
@@ -35,8 +35,20 @@ std::size_t RaiseOpenFileLimit() {
   return limit.rlim_cur;
 }
 
+// The web/ directory beside the build directory: build/livefeed serves the repo's web/.
+std::string DefaultWebRoot() {
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "web";
+  std::string path(exe, static_cast<std::size_t>(n));
+  path = path.substr(0, path.rfind('/')) + "/../web";
+  char resolved[PATH_MAX];
+  return ::realpath(path.c_str(), resolved) ? resolved : path;
+}
+
 int Run(int argc, char** argv) {
-  LoadResult loaded = LoadOptions(argc, argv, environ, LIVEFEED_DEFAULT_WEB_ROOT);
+  const std::string default_web_root = DefaultWebRoot();
+  LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
   if (loaded.outcome == LoadResult::Outcome::kExitOk) {
     std::cout << loaded.message;
     return 0;
@@ -48,9 +60,15 @@ int Run(int argc, char** argv) {
   const Options& o = loaded.options;
   SetLogLevel(*ParseLogLevel(o.log_level));
 
-  if (!o.web_root.empty() && ::access(o.web_root.c_str(), R_OK | X_OK) != 0) {
-    std::cerr << "livefeed: --web-root '" << o.web_root << "' is not a readable directory\n";
-    return 2;
+  std::string web_root = o.web_root;
+  if (!web_root.empty() && ::access(web_root.c_str(), R_OK | X_OK) != 0) {
+    if (web_root != default_web_root) {
+      std::cerr << "livefeed: --web-root '" << web_root << "' is not a readable directory\n";
+      return 2;
+    }
+    // An installed binary has no web/ beside it: serve the feed without pages.
+    Log(LogLevel::kWarn, "no web root at " + web_root + ": static pages are not served");
+    web_root.clear();
   }
 
   std::size_t max_connections = o.max_connections;
@@ -79,24 +97,30 @@ int Run(int argc, char** argv) {
   http.port = o.port;
   http.max_connections = max_connections;
   http.max_body = o.max_body;
-  http.web_root = o.web_root;
+  http.web_root = web_root;
   http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
   http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
   http.long_poll.max_timeout_seconds = o.poll_timeout;
   http.long_poll.max_items = o.max_items;
+  http.sse.ping_interval = std::chrono::seconds(o.ping_interval);
+  http.sse.retry_ms = o.sse_retry;
+  http.sse.max_items = o.max_items;
   HttpServer server(feed, http);
   if (std::string error = server.Bind(); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";
     return 1;
   }
 
-  std::thread signal_thread([&] {
+  // The first signal stops the server; main waits for that to finish before tearing
+  // down what the signal thread touches. A second signal means "now".
+  std::promise<void> stopped;
+  std::thread signal_thread([&feed, &server, &stopped, signals] {
     int signal = 0;
     sigwait(&signals, &signal);
     Log(LogLevel::kInfo, std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
     feed.Shutdown();
     server.Stop();
-    // A second signal means "now": skip answering the held clients.
+    stopped.set_value();
     sigwait(&signals, &signal);
     std::_Exit(128 + signal);
   });
@@ -106,10 +130,11 @@ int Run(int argc, char** argv) {
       "livefeed listening on http://%s:%d (store=%s backlog=%zu backlog-max-age=%ds poll-timeout=%ds "
       "max-connections=%zu max-body=%zu web-root=%s)\n",
       o.bind.c_str(), server.port(), o.store.c_str(), o.backlog, o.backlog_max_age, o.poll_timeout,
-      max_connections, o.max_body, o.web_root.empty() ? "(none)" : o.web_root.c_str());
+      max_connections, o.max_body, web_root.empty() ? "(none)" : web_root.c_str());
   std::fflush(stdout);
 
   server.Run();
+  stopped.get_future().wait();
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "http/thread_per_connection.h"
 #include "log.h"
 #include "transport/publish.h"
+#include "transport/sse_stream.h"
 
 namespace livefeed {
 namespace {
@@ -206,6 +207,10 @@ class HttpServer::Impl final : public httplib::Server {
       SendReply(reply, res);
     });
 
+    Get("/real_time_feed/stream", [this](const httplib::Request& req, httplib::Response& res) {
+      ServeStream(req, res);
+    });
+
     // A content reader so the body limit holds for chunked bodies too, and form bodies
     // are not cut at the library's compile-time 8 KiB.
     Post("/send_feed_item", [this](const httplib::Request& req, httplib::Response& res,
@@ -270,6 +275,39 @@ class HttpServer::Impl final : public httplib::Server {
       if (!LogEnabled(LogLevel::kInfo)) return;
       Log(LogLevel::kInfo, req.remote_addr + " \"" + req.method + " " + req.target + "\" " +
                                std::to_string(res.status) + " " + std::to_string(res.body.size()));
+    });
+  }
+
+  // The stream's events are written by the library's chunked content provider, which
+  // runs on this connection's thread after the handler returns and is called again after
+  // each return: each call blocks in SseStream::Next until there is something to send.
+  void ServeStream(const httplib::Request& req, httplib::Response& res) {
+    SseStream::Opened opened =
+        SseStream::Open(feed_, req.params, req.get_header_value("Last-Event-ID"), options_.sse);
+    if (!opened.stream) return SendReply(opened.error, res);
+    struct State {
+      std::unique_ptr<SseStream> stream;
+      // Lives as long as the provider, which the library destroys before closing the fd.
+      std::unique_ptr<DisconnectWatcher::Guard> watch;
+      std::string pending;
+    };
+    auto state = std::make_shared<State>();
+    state->watch = watcher_.Watch(t_connection->fd, opened.stream->waiter());
+    state->stream = std::move(opened.stream);
+    res.set_header("Cache-Control", "no-cache");
+    // nginx would otherwise buffer the stream and deliver events in lumps.
+    res.set_header("X-Accel-Buffering", "no");
+    // Exactly "text/event-stream": with a charset parameter the library compresses the
+    // stream and events arrive only when it ends.
+    res.set_chunked_content_provider("text/event-stream", [state](size_t, httplib::DataSink& sink) {
+      state->pending.clear();
+      if (!state->stream->Next(state->pending)) {
+        // Shutdown ends the stream cleanly; a client that left needs no ending.
+        if (state->stream->waiter()->cancelled()) return false;
+        sink.done();
+        return true;
+      }
+      return sink.write(state->pending.data(), state->pending.size());
     });
   }
 

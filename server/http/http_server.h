@@ -10,6 +10,7 @@
 
 #include "core/feed.h"
 #include "transport/long_poll.h"
+#include "transport/sse_stream.h"
 
 namespace livefeed {
 
@@ -25,6 +26,7 @@ struct HttpOptions {
   std::size_t listen_backlog = 4096;
   std::size_t thread_stack_bytes = 256 * 1024;
   LongPollOptions long_poll;
+  SseOptions sse;
 };
 
 class HttpServer {

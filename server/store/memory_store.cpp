@@ -10,11 +10,14 @@ MemoryStore::MemoryStore(MemoryStoreLimits limits, WallClock clock)
 AppendResult MemoryStore::Append(ItemDraft draft) {
   std::lock_guard lock(mu_);
   const IdClock::Stamp stamp = ids_.Next();
-  Channel& channel = channels_[draft.channel];
-  channel.items.push_back(MakeItem(stamp.id, stamp.timestamp_ms, std::move(draft)));
+  ItemPtr item = MakeItem(stamp.id, stamp.timestamp_ms, std::move(draft));
+  Channel& channel = channels_[item->channel];
+  channel.items.push_back(item);
   while (channel.items.size() > limits_.max_items) Evict(channel);
-  if (limits_.max_age_us > 0) EvictExpired(channel.items.back()->channel, channel);
-  return {StoreStatus::kOk, channel.items.back()};
+  // Held in `item`, not read back from `channel`: a clock that jumped past max_age since
+  // Next() expires the new item too, and the emptied channel is reclaimed.
+  if (limits_.max_age_us > 0) EvictExpired(item->channel, channel);
+  return {StoreStatus::kOk, item};
 }
 
 void MemoryStore::Evict(Channel& channel) {

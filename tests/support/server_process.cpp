@@ -1,5 +1,7 @@
 #include "support/server_process.h"
 
+#include <doctest/doctest.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -96,9 +98,11 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) 
 }
 
 ServerProcess::~ServerProcess() {
+  // Every test ends with a clean shutdown: a crash, a hang or a sanitizer report (which
+  // makes the exit code non-zero) fails the test that caused it.
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    WaitForExit(pid_, std::chrono::seconds(5));
+    const std::optional<int> code = Stop(SIGTERM, std::chrono::seconds(20));
+    CHECK_MESSAGE(code == 0, "livefeed did not exit cleanly; its log:\n" << Log());
   }
   ::unlink(log_path_.c_str());
 }
