@@ -1,0 +1,302 @@
+// The live feed and admin pages in headless Chromium against the real server binary.
+// Run: node --test tests/browser/   (after scripts/setup-browser and a build of build/livefeed)
+//
+// Every test starts its own server on a free port. The tests of this file run one after the
+// other: the restart test frees its port for a moment, and a server started meanwhile by a
+// concurrent test could take it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEADLINE_MS,
+  launchBrowser,
+  openPage,
+  publish,
+  screenshot,
+  shownItems,
+  startServer,
+  waitForItemText,
+  waitForStatus,
+} from './support.mjs';
+
+// How soon a published item must be on screen. Overridable for a slow machine.
+const LATENCY_MS = Number(process.env.LIVEFEED_LATENCY_MS) || 1000;
+const TEST_TIMEOUT = 120000;
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser.close();
+});
+
+// A server and a browser context that are torn down when the test ends, pages first.
+async function setup(t) {
+  const server = await startServer();
+  const context = await browser.newContext();
+  t.after(async () => {
+    await context.close();
+    await server.stop();
+  });
+  return { server, context };
+}
+
+function assertNoPageErrors(...pages) {
+  for (const page of pages) assert.deepEqual(page.uncaughtErrors.map(String), [], `uncaught errors on ${page.url()}`);
+}
+
+// Submits the admin form and waits for its answer, which must be a success.
+async function submitAdmin(admin) {
+  await admin.click('#send');
+  await admin.waitForSelector('#result[data-state=ok], #result[data-state=error]', { timeout: DEADLINE_MS });
+  assert.equal(await admin.getAttribute('#result', 'data-state'), 'ok', await admin.textContent('#result'));
+  return admin.getAttribute('#result', 'data-id');
+}
+
+// Publishes one last item and waits for it: the feed delivers in id order, so anything
+// that was still on its way (a duplicate, say) has arrived by then.
+async function drain(page, server, channel) {
+  const text = `sentinel ${Date.now()}`;
+  await publish(server, { channel, data: { text } });
+  await waitForItemText(page, text);
+  const items = await shownItems(page);
+  assert.equal(items[0].text, text, 'the sentinel is the newest item');
+  return items.slice(1);
+}
+
+describe('live page and admin page', () => {
+  for (const transport of ['auto', 'longpoll', 'sse']) {
+    test(`an item posted from the admin page appears on the live page at once (transport=${transport})`, { timeout: TEST_TIMEOUT }, async (t) => {
+      const { server, context } = await setup(t);
+      const live = await openPage(context, `${server.url}/?channel=lobby&transport=${transport}`);
+      await waitForStatus(live, 'live');
+      if (transport === 'sse') assert.match(await live.textContent('#transport'), /Server-Sent Events/);
+      if (transport === 'longpoll') assert.match(await live.textContent('#transport'), /long-polling/);
+
+      const admin = await openPage(context, `${server.url}/admin.html`);
+      const text = `hello from the admin page (${transport})`;
+      await admin.fill('input[name=type]', 'greeting');
+      await admin.fill('input[name=channel]', 'lobby');
+      await admin.fill('textarea[name=text]', text);
+      const clicked = Date.now();
+      const id = await submitAdmin(admin);
+      assert.match(await admin.textContent('#result'), new RegExp(`Published item ${id} on channel lobby`));
+
+      await waitForItemText(live, text);
+      const latency = Date.now() - clicked;
+      assert.ok(latency <= LATENCY_MS, `item on screen ${latency} ms after the click (limit ${LATENCY_MS} ms)`);
+      const [shown] = await shownItems(live);
+      assert.deepEqual(shown, { id, text, type: 'greeting', channel: '#lobby' });
+      assert.notEqual(await live.textContent('#items .item time'), '', 'the item shows its time');
+      assert.equal(await live.isHidden('#empty'), true);
+
+      await screenshot(live, `live-${transport}`);
+      await screenshot(admin, `admin-${transport}`);
+      assertNoPageErrors(live, admin);
+    });
+  }
+
+  test('auto falls back to long-polling when the event stream is refused', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    // What a proxy that does not pass event streams would answer.
+    await context.route('**/real_time_feed/stream**', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
+    const live = await openPage(context, `${server.url}/?channel=fallback`);
+    await waitForStatus(live, 'live');
+    assert.match(await live.textContent('#transport'), /long-polling/);
+    await publish(server, { channel: 'fallback', data: { text: 'via the fallback' } });
+    await waitForItemText(live, 'via the fallback');
+    await screenshot(live, 'live-auto-fallback');
+    assertNoPageErrors(live);
+  });
+
+  test('published markup is shown as text and never runs', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const live = await openPage(context, `${server.url}/?channel=xss`);
+    await waitForStatus(live, 'live');
+    const admin = await openPage(context, `${server.url}/admin.html`);
+
+    const payload = `<img src="x" onerror="window.__pwned='img'"><script>window.__pwned='script'</script><b>bold?</b>`;
+    await admin.fill('input[name=type]', 'markup');
+    await admin.fill('input[name=channel]', 'xss');
+    await admin.fill('textarea[name=text]', payload);
+    await submitAdmin(admin);
+    await waitForItemText(live, payload);
+
+    // The same through the raw JSON field, with markup outside `text` too.
+    const second = { text: 'second <svg onload="window.__pwned=\'svg\'"></svg>', note: '<img src=y onerror="window.__pwned=\'note\'">' };
+    await admin.fill('textarea[name=text]', '');
+    await admin.fill('#json', JSON.stringify(second));
+    await submitAdmin(admin);
+    await waitForItemText(live, second.text);
+
+    const shown = await shownItems(live);
+    assert.equal(shown.length, 2);
+    assert.equal(shown[1].text, payload, 'the markup is visible as characters');
+    assert.match(await live.textContent('#items .item-data'), /onerror/, 'other data fields show as JSON text');
+    // Had any of it been parsed as HTML, these elements would exist (and the handlers run).
+    for (const page of [live, admin]) {
+      assert.equal(await page.locator('#items img, #items script, #items svg, #items b, #history img, #history svg').count(), 0);
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    }
+    await screenshot(live, 'live-markup-as-text');
+    await screenshot(admin, 'admin-markup-as-text');
+
+    // On a phone: long unbroken markup wraps instead of widening the page.
+    for (const [page, name] of [
+      [live, 'live-phone'],
+      [admin, 'admin-phone'],
+    ]) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${name}: page is ${overflow}px wider than the screen`);
+      await screenshot(page, name);
+    }
+    assertNoPageErrors(live, admin);
+  });
+
+  test('the admin page shows the error the server answers', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const admin = await openPage(context, `${server.url}/admin.html`);
+    // Larger than the server's default --max-body of 64 KiB.
+    await admin.fill('textarea[name=text]', 'x'.repeat(70000));
+    await admin.click('#send');
+    await admin.waitForSelector('#result[data-state=error]', { timeout: DEADLINE_MS });
+    assert.match(await admin.textContent('#result'), /^Error 413: \S/);
+    assert.equal(await admin.getAttribute('#result', 'data-id'), null);
+
+    await admin.fill('textarea[name=text]', '');
+    await admin.fill('#json', '{"unfinished": ');
+    await admin.click('#send');
+    await admin.waitForFunction(() => /not valid JSON/.test(document.getElementById('result').textContent));
+    // Names the server would refuse are caught before sending.
+    await admin.fill('input[name=type]', 'no spaces allowed');
+    assert.equal(await admin.$eval('input[name=type]', (e) => e.validity.patternMismatch), true);
+    await screenshot(admin, 'admin-error');
+    assertNoPageErrors(admin);
+  });
+
+  test('the admin page sends the publisher token as a bearer token', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const admin = await openPage(context, `${server.url}/admin.html`);
+    await admin.fill('#token', 's3cret-token');
+    await admin.fill('textarea[name=text]', 'with a token');
+    const [request] = await Promise.all([admin.waitForRequest('**/send_feed_item'), submitAdmin(admin)]);
+    assert.equal(request.headers().authorization, 'Bearer s3cret-token');
+    assert.equal(request.headers()['content-type'], 'application/json');
+    assert.deepEqual(request.postDataJSON(), { data: { text: 'with a token' } });
+  });
+
+  test('the admin form works as a plain form post without JavaScript', { timeout: TEST_TIMEOUT }, async (t) => {
+    const server = await startServer();
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    t.after(async () => {
+      await context.close();
+      await server.stop();
+    });
+    const admin = await openPage(context, `${server.url}/admin.html`);
+    assert.equal(await admin.isHidden('#json'), true, 'script-only fields are hidden without script');
+    await admin.fill('input[name=type]', 'plain');
+    await admin.fill('input[name=channel]', 'forms');
+    await admin.fill('textarea[name=text]', 'sent without script & with "quotes"');
+    await screenshot(admin, 'admin-no-script');
+    await Promise.all([admin.waitForURL('**/send_feed_item', { timeout: DEADLINE_MS }), admin.click('#send')]);
+    const answer = JSON.parse(await admin.textContent('body'));
+    assert.equal(answer.channel, 'forms');
+    assert.ok(Number.isSafeInteger(answer.id));
+
+    const res = await fetch(`${server.url}/real_time_feed?since=0&channel=forms`);
+    const { items } = await res.json();
+    assert.deepEqual(
+      items.map(({ id, type, channel, data }) => ({ id, type, channel, data })),
+      [{ id: answer.id, type: 'plain', channel: 'forms', data: { text: 'sent without script & with "quotes"' } }]
+    );
+  });
+
+  for (const transport of ['longpoll', 'sse']) {
+    test(`after a server restart on the same port the page reconnects and misses nothing new (transport=${transport})`, { timeout: TEST_TIMEOUT }, async (t) => {
+      const first = await startServer();
+      const context = await browser.newContext();
+      let second = null;
+      t.after(async () => {
+        await context.close();
+        await first.stop();
+        if (second) await second.stop();
+      });
+      const live = await openPage(context, `${first.url}/?channel=restart&transport=${transport}`);
+      await waitForStatus(live, 'live');
+      await publish(first, { channel: 'restart', data: { text: 'before the restart' } });
+      await waitForItemText(live, 'before the restart');
+
+      assert.equal(await first.stop(), true, 'the server exits on SIGTERM within the deadline');
+      await waitForStatus(live, 'reconnecting');
+      await screenshot(live, `restart-${transport}-reconnecting`);
+
+      second = await startServer({ port: first.port });
+      await waitForStatus(live, 'live', 60000);
+      // The new process cannot vouch for the page's cursor: the page must say so.
+      await live.waitForSelector('#notice:not([hidden])', { timeout: DEADLINE_MS });
+      await publish(second, { channel: 'restart', data: { text: 'after the restart 1' } });
+      await publish(second, { channel: 'restart', data: { text: 'after the restart 2' } });
+      await waitForItemText(live, 'after the restart 2');
+
+      const items = await drain(live, second, 'restart');
+      assert.deepEqual(
+        items.map((i) => i.text),
+        ['after the restart 2', 'after the restart 1', 'before the restart']
+      );
+      assert.equal(new Set(items.map((i) => i.id)).size, items.length, 'no id shown twice');
+      await screenshot(live, `restart-${transport}-live`);
+      assertNoPageErrors(live);
+    });
+  }
+
+  for (const transport of ['longpoll', 'sse']) {
+    test(`a burst of 200 items appears completely, each once, in order (transport=${transport})`, { timeout: TEST_TIMEOUT }, async (t) => {
+      const { server, context } = await setup(t);
+      const live = await openPage(context, `${server.url}/?channel=burst&transport=${transport}`);
+      await waitForStatus(live, 'live');
+
+      const published = [];
+      for (let n = 0; n < 200; n++) {
+        const text = `burst ${String(n).padStart(3, '0')}`;
+        const { id } = await publish(server, { channel: 'burst', type: 'tick', data: { text } });
+        published.push({ id: String(id), text });
+      }
+      await waitForItemText(live, 'burst 199', 30000);
+
+      const items = await drain(live, server, 'burst');
+      assert.deepEqual(
+        items.map(({ id, text }) => ({ id, text })),
+        published.reverse(),
+        'newest first, every item exactly once'
+      );
+      await screenshot(live, `burst-${transport}`);
+      assertNoPageErrors(live);
+    });
+  }
+
+  test('with resume=1 a reload continues after the last item shown', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const live = await openPage(context, `${server.url}/?channel=resume&resume=1`);
+    await waitForStatus(live, 'live');
+    await publish(server, { channel: 'resume', data: { text: 'seen before the reload' } });
+    await waitForItemText(live, 'seen before the reload');
+
+    await live.reload();
+    await waitForStatus(live, 'live');
+    const items = await drain(live, server, 'resume');
+    assert.deepEqual(items, [], 'the item seen before the reload is not shown again');
+    assertNoPageErrors(live);
+  });
+
+  test('client.js also loads as an ES module through client.mjs', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const page = await openPage(context, `${server.url}/admin.html`);
+    const kind = await page.evaluate(async () => {
+      const mod = await import('/client.mjs');
+      const feed = new mod.LiveFeed({ transport: 'longpoll' });
+      return [typeof mod.LiveFeed, feed.status];
+    });
+    assert.deepEqual(kind, ['function', 'idle']);
+  });
+});
