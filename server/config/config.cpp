@@ -30,6 +30,7 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("sse-retry", po::value(&o.sse_retry)->default_value(o.sse_retry)->value_name("MS"), "reconnect delay sent to EventSource clients")
     ("ping-interval", po::value(&o.ping_interval)->default_value(o.ping_interval)->value_name("SECONDS"), "keep-alive comment interval on event streams")
     ("web-root", po::value(&o.web_root)->default_value(default_web_root)->value_name("DIR"), "static files served at / (empty: none)")
+    ("trust-proxy", po::value(&o.trust_proxy)->value_name("ADDRS"), "comma-separated proxy addresses (e.g. 127.0.0.1) whose X-Real-IP / X-Forwarded-For names the client in the log")
     ("store", po::value(&o.store)->default_value(o.store), "where items are kept: memory")
     ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error");
   // clang-format on
@@ -80,7 +81,7 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
   try {
     po::variables_map vm;
     // The first value stored for an option wins: command line, then environment, then file.
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(desc).positional({}).run(), vm);
     po::store(po::command_line_parser(EnvironmentArguments(environment, desc)).options(desc).run(), vm);
     if (vm.count("help")) {
       std::ostringstream text;

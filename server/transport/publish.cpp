@@ -57,7 +57,7 @@ ParsedPublish CheckType(ParsedPublish parsed) {
 ParsedPublish ParseJson(const PublishRequest& request) {
   bool too_deep = false;
   json::parser_callback_t depth_check = [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
+    if (depth >= kMaxJsonDepth) too_deep = true;
     return true;
   };
   json body;
