@@ -98,6 +98,11 @@ int Run(int argc, char** argv) {
   http.max_connections = max_connections;
   http.max_body = o.max_body;
   http.web_root = web_root;
+  for (std::size_t start = 0; start < o.trust_proxy.size();) {
+    const std::size_t comma = std::min(o.trust_proxy.find(',', start), o.trust_proxy.size());
+    if (comma > start) http.trusted_proxies.push_back(o.trust_proxy.substr(start, comma - start));
+    start = comma + 1;
+  }
   http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
   http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
   http.long_poll.max_timeout_seconds = o.poll_timeout;

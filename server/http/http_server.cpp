@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -271,9 +272,9 @@ class HttpServer::Impl final : public httplib::Server {
       SendError(res, 500, "internal server error");
     });
 
-    set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       if (!LogEnabled(LogLevel::kInfo)) return;
-      Log(LogLevel::kInfo, req.remote_addr + " \"" + req.method + " " + req.target + "\" " +
+      Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + req.target + "\" " +
                                std::to_string(res.status) + " " + std::to_string(res.body.size()));
     });
   }
@@ -309,6 +310,19 @@ class HttpServer::Impl final : public httplib::Server {
       }
       return sink.write(state->pending.data(), state->pending.size());
     });
+  }
+
+  // Behind a proxy the peer is the proxy; the client is what a trusted proxy says it is.
+  std::string ClientAddress(const httplib::Request& req) const {
+    const auto& trusted = options_.trusted_proxies;
+    if (std::find(trusted.begin(), trusted.end(), req.remote_addr) == trusted.end()) return req.remote_addr;
+    if (std::string real_ip = req.get_header_value("X-Real-IP"); !real_ip.empty()) return real_ip;
+    // The last hop appended the address it saw; earlier entries are the client's own claims.
+    std::string forwarded = req.get_header_value("X-Forwarded-For");
+    if (forwarded.empty()) return req.remote_addr;
+    forwarded = forwarded.substr(forwarded.rfind(',') + 1);
+    forwarded.erase(0, forwarded.find_first_not_of(' '));
+    return forwarded;
   }
 
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/feed.h"
 #include "transport/long_poll.h"
@@ -25,6 +26,8 @@ struct HttpOptions {
   std::chrono::seconds write_timeout{10};
   std::size_t listen_backlog = 4096;
   std::size_t thread_stack_bytes = 256 * 1024;
+  // Peers (reverse proxies) whose X-Real-IP / X-Forwarded-For header names the client.
+  std::vector<std::string> trusted_proxies;
   LongPollOptions long_poll;
   SseOptions sse;
 };

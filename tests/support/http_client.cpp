@@ -82,7 +82,7 @@ bool HttpConnection::Fill(std::chrono::steady_clock::time_point deadline) {
   return true;
 }
 
-HttpResponse HttpConnection::Read(std::chrono::milliseconds timeout) {
+HttpResponse HttpConnection::ReadHead(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   HttpResponse response;
   std::size_t header_end;
@@ -108,6 +108,27 @@ HttpResponse HttpConnection::Read(std::chrono::milliseconds timeout) {
     }
     line_end = next;
   }
+  response.status = status;
+  return response;
+}
+
+std::string HttpConnection::TakeBuffered() {
+  std::string out;
+  out.swap(buffer_);
+  return out;
+}
+
+std::string HttpConnection::ReadAvailable(std::chrono::steady_clock::time_point deadline) {
+  if (buffer_.empty()) Fill(deadline);
+  return TakeBuffered();
+}
+
+HttpResponse HttpConnection::Read(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  HttpResponse response = ReadHead(timeout);
+  if (response.status == 0) return response;
+  const int status = response.status;
+  response.status = 0;
   if (!response.Header("content-length").empty()) {
     const std::size_t length = std::stoul(response.Header("content-length"));
     while (buffer_.size() < length) {

@@ -43,6 +43,12 @@ class HttpConnection {
 
   void Close();
 
+  // For streaming readers: the response head alone, then raw bytes as they arrive.
+  HttpResponse ReadHead(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::string TakeBuffered();
+  std::string ReadAvailable(std::chrono::steady_clock::time_point deadline);
+  bool eof() const { return eof_; }
+
  private:
   bool Fill(std::chrono::steady_clock::time_point deadline);
   int fd_ = -1;
