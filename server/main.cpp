@@ -46,6 +46,23 @@ std::string DefaultWebRoot() {
   return ::realpath(path.c_str(), resolved) ? resolved : path;
 }
 
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> items;
+  for (std::size_t start = 0; start < list.size();) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    std::string item = list.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
+bool IsLoopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
+}
+
 int Run(int argc, char** argv) {
   const std::string default_web_root = DefaultWebRoot();
   LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
@@ -88,8 +105,14 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  MemoryStore store({.max_items = o.backlog, .max_age_us = std::int64_t{o.backlog_max_age} * 1'000'000},
+  MemoryStore store({.max_items = o.backlog,
+                     .max_age_us = std::int64_t{o.backlog_max_age} * 1'000'000,
+                     .max_channels = o.max_channels},
                     SystemWallClock());
+  if (o.publish_token.empty() && !IsLoopback(o.bind)) {
+    Log(LogLevel::kWarn, "listening on " + o.bind +
+                             " without --publish-token: anyone who can reach this server can publish");
+  }
   Feed feed(store);
 
   HttpOptions http;
@@ -98,11 +121,12 @@ int Run(int argc, char** argv) {
   http.max_connections = max_connections;
   http.max_body = o.max_body;
   http.web_root = web_root;
-  for (std::size_t start = 0; start < o.trust_proxy.size();) {
-    const std::size_t comma = std::min(o.trust_proxy.find(',', start), o.trust_proxy.size());
-    if (comma > start) http.trusted_proxies.push_back(o.trust_proxy.substr(start, comma - start));
-    start = comma + 1;
-  }
+  http.trusted_proxies = SplitList(o.trust_proxy);
+  http.cors_origins = SplitList(o.cors_origin);
+  http.publish_token = o.publish_token;
+  http.subscribe_token = o.subscribe_token;
+  http.header_timeout = std::chrono::seconds(o.header_timeout);
+  http.idempotency_window = std::chrono::seconds(o.idempotency_window);
   http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
   http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
   http.long_poll.max_timeout_seconds = o.poll_timeout;

@@ -31,6 +31,14 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("ping-interval", po::value(&o.ping_interval)->default_value(o.ping_interval)->value_name("SECONDS"), "keep-alive comment interval on event streams")
     ("web-root", po::value(&o.web_root)->default_value(default_web_root)->value_name("DIR"), "static files served at / (empty: none)")
     ("trust-proxy", po::value(&o.trust_proxy)->value_name("ADDRS"), "comma-separated proxy addresses (e.g. 127.0.0.1) whose X-Real-IP / X-Forwarded-For names the client in the log")
+    ("publish-token", po::value(&o.publish_token)->value_name("TOKEN"), "require Authorization: Bearer TOKEN to publish (default: anyone may publish)")
+    ("publish-token-file", po::value(&o.publish_token_file)->value_name("FILE"), "read the publish token from FILE (keeps it out of ps and shell history)")
+    ("subscribe-token", po::value(&o.subscribe_token)->value_name("TOKEN"), "require a token to subscribe (Bearer header or ?token=)")
+    ("subscribe-token-file", po::value(&o.subscribe_token_file)->value_name("FILE"), "read the subscribe token from FILE")
+    ("cors-origin", po::value(&o.cors_origin)->value_name("ORIGINS"), "comma-separated origins allowed to call from a browser; * allows any origin to subscribe (never to publish)")
+    ("max-channels", po::value(&o.max_channels)->default_value(o.max_channels), "channels holding items at once; publishing to a new one beyond: 507")
+    ("header-timeout", po::value(&o.header_timeout)->default_value(o.header_timeout)->value_name("SECONDS"), "a request's line and headers must arrive within this")
+    ("idempotency-window", po::value(&o.idempotency_window)->default_value(o.idempotency_window)->value_name("SECONDS"), "how long a publish's Idempotency-Key is remembered")
     ("store", po::value(&o.store)->default_value(o.store), "where items are kept: memory")
     ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error");
   // clang-format on
@@ -68,6 +76,11 @@ std::string Check(const Options& o) {
   if (o.sse_retry < 0) return "--sse-retry must be >= 0";
   if (o.ping_interval < 1) return "--ping-interval must be >= 1";
   if (o.store != "memory") return "--store must be 'memory'";
+  if (o.max_channels < 1) return "--max-channels must be >= 1";
+  if (o.header_timeout < 1) return "--header-timeout must be >= 1";
+  if (o.idempotency_window < 1) return "--idempotency-window must be >= 1";
+  if (!o.publish_token.empty() && !o.publish_token_file.empty()) return "give --publish-token or --publish-token-file, not both";
+  if (!o.subscribe_token.empty() && !o.subscribe_token_file.empty()) return "give --subscribe-token or --subscribe-token-file, not both";
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
   return {};
 }
@@ -97,6 +110,17 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
     po::notify(vm);
   } catch (const po::error& e) {
     return {LoadResult::Outcome::kExitUsage, result.options, e.what()};
+  }
+  for (auto [file, token] : {std::pair{&result.options.publish_token_file, &result.options.publish_token},
+                              std::pair{&result.options.subscribe_token_file, &result.options.subscribe_token}}) {
+    if (file->empty()) continue;
+    std::ifstream in(*file);
+    std::stringstream text;
+    text << in.rdbuf();
+    *token = text.str();
+    // Editors and `echo` end files with a newline that is no part of the token.
+    while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back()))) token->pop_back();
+    if (!in || token->empty()) return {LoadResult::Outcome::kExitUsage, result.options, "cannot read a token from '" + *file + "'"};
   }
   if (std::string problem = Check(result.options); !problem.empty()) {
     return {LoadResult::Outcome::kExitUsage, result.options, problem};

@@ -21,7 +21,15 @@ struct Options {
   int ping_interval = 15;            // Seconds between SSE keep-alive comments.
   std::string web_root;              // Static files at "/"; empty: not served.
   std::string log_level = "info";
-  std::string trust_proxy;           // Comma-separated peer addresses whose X-Real-IP is believed.
+  std::string trust_proxy;
+  std::string publish_token;         // Empty: anyone who reaches the server may publish.
+  std::string publish_token_file;
+  std::string subscribe_token;       // Empty: anyone may subscribe.
+  std::string subscribe_token_file;
+  std::string cors_origin;           // Comma-separated origins; "*" for subscribing only.
+  std::size_t max_channels = 10000;  // Channels holding items at once.
+  int header_timeout = 10;           // Seconds for a request's line and headers to arrive.
+  int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.           // Comma-separated peer addresses whose X-Real-IP is believed.
   std::string store = "memory";
   std::string config_file;
 };

@@ -13,7 +13,8 @@
 
 namespace livefeed {
 
-enum class StoreStatus { kOk, kUnavailable };
+// kFull: the item would open a channel beyond the store's channel limit.
+enum class StoreStatus { kOk, kUnavailable, kFull };
 
 struct AppendResult {
   StoreStatus status = StoreStatus::kOk;

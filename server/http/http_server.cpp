@@ -17,6 +17,7 @@
 #include "http/socket_stream.h"
 #include "http/thread_per_connection.h"
 #include "log.h"
+#include "transport/access.h"
 #include "transport/publish.h"
 #include "transport/sse_stream.h"
 
@@ -46,8 +47,8 @@ void SendError(httplib::Response& res, int status, std::string_view message) {
   SendReply(JsonError(status, message), res);
 }
 
-bool IsFeedPath(const std::string& path) {
-  return path == "/real_time_feed" || path == "/real_time_feed/stream" || path == "/healthz";
+bool IsSubscribePath(const std::string& path) {
+  return path == "/real_time_feed" || path == "/real_time_feed/stream";
 }
 
 }  // namespace
@@ -55,7 +56,11 @@ bool IsFeedPath(const std::string& path) {
 class HttpServer::Impl final : public httplib::Server {
  public:
   Impl(Feed& feed, HttpOptions options)
-      : feed_(feed), options_(std::move(options)), stop_fd_(::eventfd(0, EFD_CLOEXEC)) {
+      : feed_(feed),
+        options_(std::move(options)),
+        cors_{options_.cors_origins},
+        idempotency_(options_.idempotency_window, 100000),
+        stop_fd_(::eventfd(0, EFD_CLOEXEC)) {
     new_task_queue = [this] { return new ThreadPerConnection(options_.thread_stack_bytes); };
     set_socket_options([this](socket_t fd) { ConfigureListeningSocket(fd); });
     set_keep_alive_max_count(100000);
@@ -139,11 +144,18 @@ class HttpServer::Impl final : public httplib::Server {
     SocketStream stream(fd, stop_fd_, options_.read_timeout, options_.write_timeout);
     const auto keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
     bool ok = true;
+    // Called by the library once the request line and headers are in.
+    const std::function<void(httplib::Request&)> head_done = [&stream](httplib::Request&) { stream.EndHead(); };
+    // A fresh connection gets only the header timeout to start its request: connections
+    // opened and left silent (a flood) must not hold slots for the keep-alive time.
+    auto idle_limit = std::chrono::duration_cast<std::chrono::milliseconds>(options_.header_timeout);
     while (!stopping_) {
-      if (!stream.WaitReadable(keep_alive)) break;
+      if (!stream.WaitReadable(idle_limit)) break;
+      idle_limit = keep_alive;
+      stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout, options_.max_header_bytes);
       bool closed_by_client = false;
-      ok = process_request(stream, stopping_.load(), closed_by_client, nullptr);
-      if (!ok || closed_by_client || connection.close_after_response) break;
+      ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
+      if (!ok || closed_by_client || connection.close_after_response || stream.head_failed()) break;
     }
     if (connection.close_after_response) DrainBeforeClose(fd);
     t_connection = nullptr;
@@ -202,6 +214,7 @@ class HttpServer::Impl final : public httplib::Server {
     Get("/real_time_feed", [this](const httplib::Request& req, httplib::Response& res) {
       auto waiter = std::make_shared<Waiter>();
       auto watch = watcher_.Watch(t_connection->fd, waiter);
+      if (!Authorized(options_.subscribe_token, req, res)) return;
       Reply reply = AnswerLongPoll(feed_, req.params, options_.long_poll, waiter);
       // The client left while waiting: nobody reads this answer.
       if (waiter->cancelled()) CloseAfterResponse();
@@ -219,6 +232,7 @@ class HttpServer::Impl final : public httplib::Server {
       PublishRequest publish;
       publish.content_type = req.get_header_value("Content-Type");
       publish.params = req.params;
+      publish.idempotency_key = req.get_header_value("Idempotency-Key");
       bool too_large = false;
       const bool read_ok = read_content([&](const char* data, size_t length) {
         if (publish.body.size() + length > options_.max_body) {
@@ -236,7 +250,7 @@ class HttpServer::Impl final : public httplib::Server {
         CloseAfterResponse();
         return SendError(res, 400, "could not read the request body");
       }
-      SendReply(HandlePublish(feed_, publish), res);
+      SendReply(HandlePublish(feed_, publish, &idempotency_), res);
     });
 
     if (!options_.web_root.empty()) {
@@ -272,9 +286,19 @@ class HttpServer::Impl final : public httplib::Server {
       SendError(res, 500, "internal server error");
     });
 
+    set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!cors_.enabled()) return;
+      const bool publishing = req.path == "/send_feed_item";
+      if (!publishing && !IsSubscribePath(req.path)) return;
+      const std::string allowed = cors_.AllowOrigin(req.get_header_value("Origin"), publishing);
+      if (allowed.empty() || res.has_header("Access-Control-Allow-Origin")) return;
+      res.set_header("Access-Control-Allow-Origin", allowed);
+      res.set_header("Vary", "Origin");
+    });
+
     set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       if (!LogEnabled(LogLevel::kInfo)) return;
-      Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + req.target + "\" " +
+      Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\" " +
                                std::to_string(res.status) + " " + std::to_string(res.body.size()));
     });
   }
@@ -283,6 +307,7 @@ class HttpServer::Impl final : public httplib::Server {
   // runs on this connection's thread after the handler returns and is called again after
   // each return: each call blocks in SseStream::Next until there is something to send.
   void ServeStream(const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(options_.subscribe_token, req, res)) return;
     SseStream::Opened opened =
         SseStream::Open(feed_, req.params, req.get_header_value("Last-Event-ID"), options_.sse);
     if (!opened.stream) return SendReply(opened.error, res);
@@ -325,20 +350,46 @@ class HttpServer::Impl final : public httplib::Server {
     return forwarded;
   }
 
+  // Sends 401/403 and returns false unless the request carries `token` (when one is set).
+  // Subscribers may put it in the query, as EventSource cannot set headers.
+  bool Authorized(const std::string& token, const httplib::Request& req, httplib::Response& res,
+                  bool query_allowed = true) {
+    const auto query_token = req.params.find("token");
+    std::optional<Reply> refusal =
+        CheckToken(token, req.get_header_value("Authorization"),
+                   query_allowed && query_token != req.params.end() ? query_token->second : "");
+    if (!refusal) return true;
+    SendReply(*refusal, res);
+    return false;
+  }
+
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {
     using Handled = httplib::Server::HandlerResponse;
     const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
-    if (IsFeedPath(req.path) && req.method != "GET" && req.method != "HEAD") {
-      res.set_header("Allow", "GET, HEAD");
-      if (has_body) CloseAfterResponse();
+    const bool publishing = req.path == "/send_feed_item";
+    const bool feed_path = publishing || IsSubscribePath(req.path) || req.path == "/healthz";
+    if (!feed_path) return Handled::Unhandled;
+    // A body we do not read must not be taken for the next request.
+    if (has_body && !(publishing && req.method == "POST")) CloseAfterResponse();
+
+    if (req.method == "OPTIONS" && cors_.enabled() && req.path != "/healthz") {
+      SendReply(AnswerPreflight(cors_, req.get_header_value("Origin"), publishing), res);
+      return Handled::Handled;
+    }
+    if (!publishing && req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", cors_.enabled() ? "GET, HEAD, OPTIONS" : "GET, HEAD");
       SendError(res, 405, req.method + " is not allowed on " + req.path + "; use GET");
       return Handled::Handled;
     }
-    if (req.path == "/send_feed_item") {
+    if (publishing) {
       if (req.method != "POST") {
-        res.set_header("Allow", "POST");
-        if (has_body) CloseAfterResponse();
+        res.set_header("Allow", cors_.enabled() ? "POST, OPTIONS" : "POST");
         SendError(res, 405, req.method + " is not allowed on /send_feed_item; use POST");
+        return Handled::Handled;
+      }
+      // Checked before the body is read: an unauthorized client cannot make us read it.
+      if (!Authorized(options_.publish_token, req, res, /*query_allowed=*/false)) {
+        if (has_body) CloseAfterResponse();
         return Handled::Handled;
       }
       if (!has_body) {
@@ -358,6 +409,8 @@ class HttpServer::Impl final : public httplib::Server {
 
   Feed& feed_;
   const HttpOptions options_;
+  const CorsPolicy cors_;
+  IdempotencyCache idempotency_;
   DisconnectWatcher watcher_;
   const int stop_fd_;
   std::atomic<bool> stopping_{false};

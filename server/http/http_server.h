@@ -28,6 +28,12 @@ struct HttpOptions {
   std::size_t thread_stack_bytes = 256 * 1024;
   // Peers (reverse proxies) whose X-Real-IP / X-Forwarded-For header names the client.
   std::vector<std::string> trusted_proxies;
+  std::string publish_token;    // Empty: publishing is open.
+  std::string subscribe_token;  // Empty: subscribing is open.
+  std::vector<std::string> cors_origins;
+  std::chrono::seconds header_timeout{10};
+  std::size_t max_header_bytes = 64 * 1024;
+  std::chrono::seconds idempotency_window{600};
   LongPollOptions long_poll;
   SseOptions sse;
 };

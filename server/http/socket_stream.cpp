@@ -66,7 +66,27 @@ bool SocketStream::PeerClosed() const {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+void SocketStream::BeginHead(std::chrono::steady_clock::time_point deadline, std::size_t max_bytes) {
+  in_head_ = true;
+  head_failed_ = false;
+  head_deadline_ = deadline;
+  head_bytes_left_ = max_bytes;
+}
+
+void SocketStream::EndHead() { in_head_ = false; }
+
 ssize_t SocketStream::read(char* ptr, size_t size) {
+  if (in_head_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline_ -
+                                                                            std::chrono::steady_clock::now());
+    // Out of time or out of room: the library answers 400 and we close.
+    if (left.count() <= 0 || head_bytes_left_ == 0 ||
+        (!has_buffered_input() && !WaitFor(POLLIN, std::min(left, read_timeout_)))) {
+      head_failed_ = true;
+      return -1;
+    }
+    size = std::min(size, head_bytes_left_);
+  }
   if (!has_buffered_input()) {
     if (!WaitFor(POLLIN, read_timeout_)) return -1;
     ssize_t n;
@@ -80,6 +100,7 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
   const std::size_t count = std::min(size, read_end_ - read_pos_);
   std::memcpy(ptr, buffer_.data() + read_pos_, count);
   read_pos_ += count;
+  if (in_head_) head_bytes_left_ -= count;
   return static_cast<ssize_t>(count);
 }
 

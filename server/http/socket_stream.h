@@ -33,6 +33,14 @@ class SocketStream final : public httplib::Stream {
   // The peer has closed its side (or reset): reading would give EOF.
   bool PeerClosed() const;
 
+  // Bounds the request head (request line and headers) that follows: it must arrive
+  // whole before `deadline` and within `max_bytes`, so a client sending it a byte at a
+  // time (slowloris) or without end cannot hold the connection. EndHead() lifts the bounds.
+  void BeginHead(std::chrono::steady_clock::time_point deadline, std::size_t max_bytes);
+  void EndHead();
+  // The last head broke its bounds; the connection must be closed.
+  bool head_failed() const { return head_failed_; }
+
  private:
   // POLLIN or POLLOUT on fd_ within `timeout`, unless stop_fd_ fires first.
   bool WaitFor(short events, std::chrono::milliseconds timeout) const;
@@ -44,6 +52,10 @@ class SocketStream final : public httplib::Stream {
   std::array<char, 4096> buffer_;
   std::size_t read_pos_ = 0;
   std::size_t read_end_ = 0;
+  bool in_head_ = false;
+  bool head_failed_ = false;
+  std::chrono::steady_clock::time_point head_deadline_;
+  std::size_t head_bytes_left_ = 0;
 };
 
 }  // namespace livefeed

@@ -9,6 +9,9 @@ MemoryStore::MemoryStore(MemoryStoreLimits limits, WallClock clock)
 
 AppendResult MemoryStore::Append(ItemDraft draft) {
   std::lock_guard lock(mu_);
+  if (channels_.size() >= limits_.max_channels && !channels_.count(draft.channel)) {
+    return {StoreStatus::kFull, nullptr};
+  }
   const IdClock::Stamp stamp = ids_.Next();
   ItemPtr item = MakeItem(stamp.id, stamp.timestamp_ms, std::move(draft));
   Channel& channel = channels_[item->channel];

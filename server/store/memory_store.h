@@ -18,6 +18,9 @@ namespace livefeed {
 struct MemoryStoreLimits {
   std::size_t max_items = 1000;
   std::int64_t max_age_us = 0;  // 0: no age limit.
+  // Channels holding items at once: a flood of one-off channel names cannot grow memory
+  // without bound (channels that run empty by age are reclaimed).
+  std::size_t max_channels = 10000;
 };
 
 class MemoryStore : public Store {

@@ -24,7 +24,7 @@ std::string FormatPollAnswer(const WaitResult& result) {
 Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
                      const std::shared_ptr<Waiter>& waiter) {
   ParsedSubscription parsed =
-      ParseSubscription(params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {}});
+      ParseSubscription(params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {"token"}});
   if (!parsed.subscription) return parsed.error;
   const Subscription& sub = *parsed.subscription;
 

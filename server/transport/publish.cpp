@@ -1,5 +1,6 @@
 #include "transport/publish.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/channel_name.h"
@@ -130,20 +131,44 @@ ParsedPublish ParsePublish(const PublishRequest& request) {
                       request.content_type.substr(0, 80) + "'");
 }
 
-Reply HandlePublish(Feed& feed, const PublishRequest& request) {
+Reply HandlePublish(Feed& feed, const PublishRequest& request, IdempotencyCache* keys) {
+  const std::string& key = request.idempotency_key;
+  if (key.size() > kMaxIdempotencyKeyLength ||
+      !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return JsonError(400, "Idempotency-Key must be 1-128 visible ASCII characters");
+  }
   ParsedPublish parsed = ParsePublish(request);
   if (!parsed.ok) return parsed.error;
-  AppendResult appended = feed.Publish(std::move(parsed.draft));
-  if (appended.status != StoreStatus::kOk) {
+
+  StoreStatus status = StoreStatus::kOk;
+  auto publish = [&]() -> ItemPtr {
+    AppendResult appended = feed.Publish(std::move(parsed.draft));
+    status = appended.status;
+    return appended.item;
+  };
+  ItemPtr item;
+  bool replayed = false;
+  if (keys && !key.empty()) {
+    IdempotencyCache::Outcome outcome = keys->PublishOnce(key, publish);
+    item = outcome.item;
+    replayed = outcome.replayed;
+  } else {
+    item = publish();
+  }
+  if (status == StoreStatus::kFull) {
+    return JsonError(507, "too many channels hold items; publish to an existing channel");
+  }
+  if (!item) {
     Reply reply = JsonError(503, "the feed store is unavailable; nothing was published");
     reply.headers.emplace_back("Retry-After", "1");
     return reply;
   }
   Reply reply;
-  reply.body = "{\"id\":" + std::to_string(appended.item->id) +
-               ",\"timestamp\":" + std::to_string(appended.item->timestamp_ms) + ",\"channel\":";
-  AppendJsonString(reply.body, appended.item->channel);
+  reply.body = "{\"id\":" + std::to_string(item->id) + ",\"timestamp\":" + std::to_string(item->timestamp_ms) +
+               ",\"channel\":";
+  AppendJsonString(reply.body, item->channel);
   reply.body += '}';
+  if (replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
   return reply;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/feed.h"
+#include "core/idempotency.h"
 #include "transport/reply.h"
 
 namespace livefeed {
@@ -13,6 +14,7 @@ struct PublishRequest {
   std::string content_type;  // As sent; may be empty.
   std::string body;
   QueryParams params;
+  std::string idempotency_key;  // Idempotency-Key header; empty when not sent.
 };
 
 // The item a publish request describes, or the error reply to send instead.
@@ -23,8 +25,11 @@ struct ParsedPublish {
 };
 ParsedPublish ParsePublish(const PublishRequest& request);
 
-// Parses, publishes and answers {"id": N, "timestamp": T, "channel": "..."}.
-Reply HandlePublish(Feed& feed, const PublishRequest& request);
+// Parses, publishes and answers {"id": N, "timestamp": T, "channel": "..."}. With an
+// idempotency key already in `keys`, answers the first publish's reply and adds nothing.
+Reply HandlePublish(Feed& feed, const PublishRequest& request, IdempotencyCache* keys = nullptr);
+
+inline constexpr std::size_t kMaxIdempotencyKeyLength = 128;
 
 inline constexpr int kMaxJsonDepth = 64;
 

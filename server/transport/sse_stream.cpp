@@ -6,7 +6,7 @@ namespace livefeed {
 
 SseStream::Opened SseStream::Open(Feed& feed, const QueryParams& params, const std::string& last_event_id,
                                   const SseOptions& options) {
-  ParsedSubscription parsed = ParseSubscription(params, {.max_timeout_seconds = 1, .extra_parameters = {"typed"}});
+  ParsedSubscription parsed = ParseSubscription(params, {.max_timeout_seconds = 1, .extra_parameters = {"typed", "token"}});
   if (!parsed.subscription) return {nullptr, parsed.error};
   Subscription sub = std::move(*parsed.subscription);
   if (sub.timeout_seconds) return {nullptr, JsonError(400, "'timeout' does not apply to a stream")};

@@ -39,7 +39,7 @@ std::optional<std::uint64_t> ParseCursor(const std::string& text) {
 ParsedSubscription ParseSubscription(const QueryParams& params, const SubscriptionLimits& limits) {
   Subscription sub;
   for (const auto& [name, value] : params) {
-    const bool single = name == "since" || name == "timeout" || name == "typed";
+    const bool single = name == "since" || name == "timeout" || name == "typed" || name == "token";
     if (single && params.count(name) > 1) return Bad("parameter '" + name + "' given more than once");
 
     if (name == "channel") {

@@ -100,7 +100,9 @@ NginxProcess::NginxProcess(const std::vector<int>& upstream_ports) {
   prefix_ = pattern;
   std::string upstreams;
   for (int port : upstream_ports) {
-    upstreams += (upstreams.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(port);
+    if (!upstreams.empty()) upstreams += ',';
+    upstreams += "127.0.0.1:";
+    upstreams += std::to_string(port);
   }
   std::string output;
   for (int attempt = 0; attempt < 5; ++attempt) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -69,7 +70,12 @@ bool WaitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds
 ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) {
   static int counter = 0;
   log_path_ = "/tmp/livefeed-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log";
-  args.insert(args.begin(), {"--port", "0", "--log-level", "warn"});
+  // Defaults for tests, unless the test sets them itself (options may be given once).
+  for (const char* option : {"--port", "--log-level"}) {
+    if (std::find(args.begin(), args.end(), option) == args.end()) {
+      args.insert(args.begin(), {option, option == std::string("--port") ? "0" : "warn"});
+    }
+  }
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

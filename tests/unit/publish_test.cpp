@@ -21,7 +21,7 @@ constexpr char kJson[] = "application/json";
 constexpr char kForm[] = "application/x-www-form-urlencoded";
 
 PublishRequest Request(std::string content_type, std::string body, QueryParams params = {}) {
-  return {std::move(content_type), std::move(body), std::move(params)};
+  return {std::move(content_type), std::move(body), std::move(params), ""};
 }
 
 // The draft's data as JSON, so that key order and spacing do not matter.

@@ -1,0 +1,37 @@
+// Who may publish or subscribe (bearer tokens) and which web origins may call us (CORS).
+// Plain functions over header values, so they are tested without sockets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/reply.h"
+
+namespace livefeed {
+
+// Checks `Authorization: Bearer <token>` (or, for subscribers whose EventSource cannot set
+// headers, a `token` query value) against `expected`. Empty `expected`: open to all.
+// Returns the 401 (missing) or 403 (wrong) reply to send instead, or nullopt when allowed.
+std::optional<Reply> CheckToken(const std::string& expected, const std::string& authorization,
+                                const std::string& query_token);
+
+// Compares in time that depends only on the lengths, so a token cannot be guessed byte by
+// byte from response times.
+bool ConstantTimeEquals(const std::string& a, const std::string& b);
+
+struct CorsPolicy {
+  std::vector<std::string> origins;  // Exact origins; "*" allows any origin to subscribe only.
+
+  bool enabled() const { return !origins.empty(); }
+  // The Access-Control-Allow-Origin value for `origin`, or empty when not allowed.
+  std::string AllowOrigin(const std::string& origin, bool publishing) const;
+};
+
+// The answer to a CORS preflight (OPTIONS) for a feed path, as headers and status.
+Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool publishing);
+
+// `target` with the value of any `token` query parameter replaced by "***", for logs.
+std::string RedactToken(const std::string& target);
+
+}  // namespace livefeed
