@@ -1,0 +1,27 @@
+// libFuzzer target: the publish body parser. The first byte picks the content type, the rest
+// is the body. Any input must yield either a draft with valid JSON data and valid names, or
+// an error reply with a JSON body; never a crash, a hang or an exception.
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/channel_name.h"
+#include "transport/publish.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  static const char* kTypes[] = {"application/json", "application/x-www-form-urlencoded",
+                                 "application/json; charset=utf-8", "text/plain"};
+  livefeed::PublishRequest request;
+  request.content_type = kTypes[data[0] % 4];
+  request.body.assign(reinterpret_cast<const char*>(data + 1), size - 1);
+  livefeed::ParsedPublish parsed = livefeed::ParsePublish(request);
+  if (parsed.ok) {
+    if (!livefeed::IsValidChannelName(parsed.draft.channel)) __builtin_trap();
+    if (!nlohmann::json::accept(parsed.draft.data_json)) __builtin_trap();
+  } else {
+    if (parsed.error.status < 400 || !nlohmann::json::accept(parsed.error.body)) __builtin_trap();
+  }
+  return 0;
+}
