@@ -61,43 +61,66 @@ void Feed::Unregister(const std::vector<std::string>& channels,
   }
 }
 
+WaitResult Feed::CheckWait(const WaitRequest& request) {
+  WaitResult result;
+  result.cursor = request.since;
+  ReadResult read = store_.Read(request.channels, request.since, request.limit);
+  if (read.status != StoreStatus::kOk) {
+    result.status = WaitStatus::kStoreError;
+    return result;
+  }
+  if (read.items.empty() && !read.truncated) {
+    result.status = shutting_down_ ? WaitStatus::kShutdown : WaitStatus::kPending;
+    return result;
+  }
+  result.status = WaitStatus::kItems;
+  result.truncated = read.truncated;
+  // A truncated answer without items resumes from the store's head: the client has been
+  // told it missed something, and waiting from an unknown cursor would not end.
+  result.cursor = read.items.empty() ? read.head : read.items.back()->id;
+  result.items = std::move(read.items);
+  return result;
+}
+
+WaitResult Feed::BeginWait(WaitRequest request, const std::shared_ptr<Waiter>& waiter) {
+  Register(request.channels, waiter);
+  if (request.from_now) {
+    request.since = store_.Head();
+    request.from_now = false;
+  }
+  WaitResult result = CheckWait(request);
+  if (result.status != WaitStatus::kPending) Unregister(request.channels, waiter);
+  return result;
+}
+
+void Feed::EndWait(const std::vector<std::string>& channels, const std::shared_ptr<Waiter>& waiter) {
+  Unregister(channels, waiter);
+}
+
 WaitResult Feed::WaitForItems(const WaitRequest& request, Waiter::Clock::time_point deadline,
                               const std::shared_ptr<Waiter>& waiter) {
-  WaitResult result;
-  Register(request.channels, waiter);
-  std::uint64_t since = request.since;
-  if (request.from_now) since = store_.Head();
-  result.cursor = since;
-
+  WaitResult result = BeginWait(request, waiter);
+  if (result.status != WaitStatus::kPending) return result;
+  WaitRequest resolved = request;
+  resolved.since = result.cursor;
+  resolved.from_now = false;
   for (;;) {
     if (waiter->cancelled()) {
       result.status = WaitStatus::kCancelled;
-      break;
-    }
-    ReadResult read = store_.Read(request.channels, since, request.limit);
-    if (read.status != StoreStatus::kOk) {
-      result.status = WaitStatus::kStoreError;
-      break;
-    }
-    if (!read.items.empty() || read.truncated) {
-      result.status = WaitStatus::kItems;
-      result.truncated = read.truncated;
-      // A truncated answer without items resumes from the store's head: the client has
-      // been told it missed something, and waiting from an unknown cursor would not end.
-      result.cursor = read.items.empty() ? read.head : read.items.back()->id;
-      result.items = std::move(read.items);
-      break;
-    }
-    if (shutting_down_) {
-      result.status = WaitStatus::kShutdown;
       break;
     }
     if (!waiter->WaitUntil(deadline) && Waiter::Clock::now() >= deadline) {
       result.status = WaitStatus::kTimeout;
       break;
     }
+    if (waiter->cancelled()) {
+      result.status = WaitStatus::kCancelled;
+      break;
+    }
+    result = CheckWait(resolved);
+    if (result.status != WaitStatus::kPending) break;
   }
-  Unregister(request.channels, waiter);
+  EndWait(request.channels, waiter);
   return result;
 }
 

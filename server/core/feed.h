@@ -31,7 +31,8 @@ enum class WaitStatus {
   kTimeout,    // Nothing arrived before the deadline.
   kShutdown,   // The server is stopping.
   kCancelled,  // The subscriber left.
-  kStoreError  // The store could not be read.
+  kStoreError, // The store could not be read.
+  kPending     // Nothing yet (BeginWait, CheckWait): the waiter stays registered.
 };
 
 struct WaitRequest {
@@ -62,6 +63,14 @@ class Feed {
   // deadline, shutdown, cancellation). Truncated answers return at once.
   WaitResult WaitForItems(const WaitRequest& request, Waiter::Clock::time_point deadline,
                           const std::shared_ptr<Waiter>& waiter);
+
+  // The same wait in steps, for callers that wait without a thread (the parking lot):
+  // BeginWait registers `waiter` and reads. A final result (items, truncated, shutdown,
+  // store error) unregisters it; kPending leaves it registered, with `cursor` the resolved
+  // cursor, until EndWait. After each wake, CheckWait reads again with that cursor.
+  WaitResult BeginWait(WaitRequest request, const std::shared_ptr<Waiter>& waiter);
+  WaitResult CheckWait(const WaitRequest& request);
+  void EndWait(const std::vector<std::string>& channels, const std::shared_ptr<Waiter>& waiter);
 
   // Wakes the waiters of `channel`; for items that reached the store from elsewhere.
   void NotifyChannel(const std::string& channel);

@@ -3,11 +3,14 @@
 namespace livefeed {
 
 void Waiter::Cancel() {
+  std::function<void()> callback;
   {
     std::lock_guard lock(mu_);
     cancelled_ = true;
+    callback = on_wake_;
   }
   cv_.notify_all();
+  if (callback) callback();
 }
 
 bool Waiter::cancelled() const {
@@ -16,11 +19,24 @@ bool Waiter::cancelled() const {
 }
 
 void Waiter::Wake() {
+  std::function<void()> callback;
   {
     std::lock_guard lock(mu_);
     woken_ = true;
+    callback = on_wake_;
   }
   cv_.notify_all();
+  if (callback) callback();
+}
+
+void Waiter::SetOnWake(std::function<void()> callback) {
+  bool already;
+  {
+    std::lock_guard lock(mu_);
+    on_wake_ = callback;
+    already = woken_ || cancelled_;
+  }
+  if (already && callback) callback();
 }
 
 bool Waiter::WaitUntil(Clock::time_point deadline) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 
 namespace livefeed {
@@ -20,6 +21,11 @@ class Waiter {
   // A publish may have brought something for this waiter.
   void Wake();
 
+  // For waits that hold no thread: `callback` runs on the waking thread after every Wake
+  // or Cancel, and at once if one already happened. It must be quick and must not call
+  // back into the feed (the parking lot only queues the waiter's connection).
+  void SetOnWake(std::function<void()> callback);
+
   // Blocks until woken, cancelled or `deadline`. Returns true when woken or cancelled;
   // consumes the wake so the next call waits for a new one.
   bool WaitUntil(Clock::time_point deadline);
@@ -29,6 +35,7 @@ class Waiter {
   std::condition_variable cv_;
   bool woken_ = false;      // Guarded by mu_.
   bool cancelled_ = false;  // Guarded by mu_.
+  std::function<void()> on_wake_;  // Guarded by mu_.
 };
 
 }  // namespace livefeed

@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http/connection.h"
 #include "http/disconnect_watcher.h"
+#include "http/parking_lot.h"
 #include "http/socket_stream.h"
 #include "http/thread_per_connection.h"
 #include "log.h"
@@ -24,13 +26,8 @@
 namespace livefeed {
 namespace {
 
-// What the request handlers need to know about the connection they run on. Each
-// connection has its own thread, so the handler finds it in a thread_local.
-struct Connection {
-  int fd = -1;
-  // The response is the last one: the request body was left unread, or the client left.
-  bool close_after_response = false;
-};
+// The connection a request handler runs on. Each connection is served by one thread at a
+// time, so the handler finds it in a thread_local.
 thread_local Connection* t_connection = nullptr;
 
 void CloseAfterResponse() {
@@ -60,8 +57,12 @@ class HttpServer::Impl final : public httplib::Server {
         options_(std::move(options)),
         cors_{options_.cors_origins},
         idempotency_(options_.idempotency_window, 100000),
-        stop_fd_(::eventfd(0, EFD_CLOEXEC)) {
-    new_task_queue = [this] { return new ThreadPerConnection(options_.thread_stack_bytes); };
+        stop_fd_(::eventfd(0, EFD_CLOEXEC)),
+        threads_(options_.thread_stack_bytes),
+        lot_(feed, options_.keep_alive_timeout, options_.write_timeout,
+             {.resume = [this](std::unique_ptr<Connection> c) { Resume(std::move(c)); },
+              .close = [this](std::unique_ptr<Connection> c) { CloseConnection(std::move(c)); }}) {
+    new_task_queue = [this] { return new ThreadPerConnection(threads_); };
     set_socket_options([this](socket_t fd) { ConfigureListeningSocket(fd); });
     set_keep_alive_max_count(100000);
     set_keep_alive_timeout(options_.keep_alive_timeout.count());
@@ -102,6 +103,8 @@ class HttpServer::Impl final : public httplib::Server {
     // Idle keep-alive connections and request reads wait on this fd as well as their own.
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof one);
+    // Parked long-polls are answered (and idle parked connections closed) by the lot.
+    lot_.Stop();
     stop();
   }
 
@@ -126,40 +129,77 @@ class HttpServer::Impl final : public httplib::Server {
   // here an idle connection blocks in poll() on its socket and the stop eventfd.
   bool process_and_close_socket(socket_t fd) override {
     const std::size_t open = ++open_;
-    bool ok = false;
     if (open > options_.max_connections || ThreadPerConnection::RunningInline()) {
       RefuseBusy(fd, !ThreadPerConnection::RunningInline());
-    } else {
-      ok = Serve(fd);
+      ::close(fd);
+      --open_;
+      return false;
     }
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
-    --open_;
-    return ok;
+    Serve(std::make_unique<Connection>(fd, stop_fd_, options_.read_timeout, options_.write_timeout), true);
+    return true;
   }
 
-  bool Serve(int fd) {
-    Connection connection{fd};
+  void CloseConnection(std::unique_ptr<Connection> connection) {
+    ::shutdown(connection->fd, SHUT_RDWR);
+    ::close(connection->fd);
+    --open_;
+  }
+
+  // A parked connection's next request arrived: serve it on a thread again.
+  void Resume(std::unique_ptr<Connection> connection) {
+    if (stopping_) return CloseConnection(std::move(connection));
+    Connection* raw = connection.release();
+    threads_.enqueue([this, raw] {
+      std::unique_ptr<Connection> resumed(raw);
+      // Without a thread of its own it must not block the lot's thread: drop it.
+      if (ThreadPerConnection::RunningInline()) return CloseConnection(std::move(resumed));
+      Serve(std::move(resumed), false);
+    });
+  }
+
+  // Serves requests on this thread until the connection closes or parks.
+  void Serve(std::unique_ptr<Connection> owned, bool fresh) {
+    Connection& connection = *owned;
+    SocketStream& stream = connection.stream;
     t_connection = &connection;
-    SocketStream stream(fd, stop_fd_, options_.read_timeout, options_.write_timeout);
     const auto keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
-    bool ok = true;
     // Called by the library once the request line and headers are in.
     const std::function<void(httplib::Request&)> head_done = [&stream](httplib::Request&) { stream.EndHead(); };
     // A fresh connection gets only the header timeout to start its request: connections
     // opened and left silent (a flood) must not hold slots for the keep-alive time.
-    auto idle_limit = std::chrono::duration_cast<std::chrono::milliseconds>(options_.header_timeout);
+    auto idle_limit = fresh ? std::chrono::duration_cast<std::chrono::milliseconds>(options_.header_timeout) : keep_alive;
     while (!stopping_) {
       if (!stream.WaitReadable(idle_limit)) break;
       idle_limit = keep_alive;
       stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout, options_.max_header_bytes);
       bool closed_by_client = false;
-      ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
+      const bool ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
+      if (connection.parked) {
+        stream.DiscardWrites(false);
+        connection.parked->close_after = closed_by_client;
+        t_connection = nullptr;
+        if (lot_.Park(owned)) return;  // This thread is done; the lot answers.
+        AnswerUnparked(connection);
+        break;
+      }
       if (!ok || closed_by_client || connection.close_after_response || stream.head_failed()) break;
     }
-    if (connection.close_after_response) DrainBeforeClose(fd);
     t_connection = nullptr;
-    return ok;
+    if (connection.close_after_response) DrainBeforeClose(connection.fd);
+    CloseConnection(std::move(owned));
+  }
+
+  // The lot refused a parked poll (it is stopping): answer it here with what there is.
+  void AnswerUnparked(Connection& connection) {
+    ParkedPoll& poll = *connection.parked;
+    WaitResult result = feed_.CheckWait(poll.request);
+    feed_.EndWait(poll.request.channels, poll.waiter);
+    if (result.status == WaitStatus::kPending) result.status = WaitStatus::kShutdown;
+    const Reply reply = LongPollReply(result);
+    const std::string head = ParkingLot::FormatHead(reply, reply.body.size(), poll.extra_headers, true,
+                                                    options_.keep_alive_timeout);
+    connection.stream.write(head.data(), head.size());
+    connection.stream.write(reply.body.data(), reply.body.size());
   }
 
   // Closing a socket with unread input sends a RST, which may destroy the response we
@@ -211,14 +251,23 @@ class HttpServer::Impl final : public httplib::Server {
                       "application/json");
     });
 
+    // A poll answered at once is answered here; one that must wait is parked, so that a
+    // waiting client holds no thread (see parking_lot.h).
     Get("/real_time_feed", [this](const httplib::Request& req, httplib::Response& res) {
-      auto waiter = std::make_shared<Waiter>();
-      auto watch = watcher_.Watch(t_connection->fd, waiter);
       if (!Authorized(options_.subscribe_token, req, res)) return;
-      Reply reply = AnswerLongPoll(feed_, req.params, options_.long_poll, waiter);
-      // The client left while waiting: nobody reads this answer.
-      if (waiter->cancelled()) CloseAfterResponse();
-      SendReply(reply, res);
+      auto waiter = std::make_shared<Waiter>();
+      LongPollStart start = StartLongPoll(feed_, req.params, options_.long_poll, waiter);
+      if (start.reply) return SendReply(*start.reply, res);
+      ParkedPoll& poll = t_connection->parked.emplace();
+      poll.request = std::move(start.request);
+      poll.waiter = std::move(waiter);
+      poll.deadline = start.deadline;
+      if (std::string origin = cors_.AllowOrigin(req.get_header_value("Origin"), false); !origin.empty()) {
+        poll.extra_headers = "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
+      }
+      poll.log_prefix = ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
+      // The library's own response for this request goes nowhere; the lot sends the real one.
+      t_connection->stream.DiscardWrites(true);
     });
 
     Get("/real_time_feed/stream", [this](const httplib::Request& req, httplib::Response& res) {
@@ -297,7 +346,8 @@ class HttpServer::Impl final : public httplib::Server {
     });
 
     set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      if (!LogEnabled(LogLevel::kInfo)) return;
+      // A parked poll is logged when the lot answers it.
+      if (!LogEnabled(LogLevel::kInfo) || (t_connection && t_connection->parked)) return;
       Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\" " +
                                std::to_string(res.status) + " " + std::to_string(res.body.size()));
     });
@@ -418,6 +468,10 @@ class HttpServer::Impl final : public httplib::Server {
   std::atomic<std::size_t> refused_{0};
   std::atomic<int> listen_fd_{-1};
   int port_ = 0;
+  ThreadPerConnection threads_;
+  // Last: its thread calls back into the members above, so it is built after them and
+  // stopped (destroyed) before them.
+  ParkingLot lot_;
 };
 
 HttpServer::HttpServer(Feed& feed, HttpOptions options)

@@ -41,6 +41,10 @@ class SocketStream final : public httplib::Stream {
   // The last head broke its bounds; the connection must be closed.
   bool head_failed() const { return head_failed_; }
 
+  // While set, writes are dropped: a parked long-poll's response is sent later by the
+  // parking lot, not by the library when the handler returns.
+  void DiscardWrites(bool discard) { discard_writes_ = discard; }
+
  private:
   // POLLIN or POLLOUT on fd_ within `timeout`, unless stop_fd_ fires first.
   bool WaitFor(short events, std::chrono::milliseconds timeout) const;
@@ -52,6 +56,7 @@ class SocketStream final : public httplib::Stream {
   std::array<char, 4096> buffer_;
   std::size_t read_pos_ = 0;
   std::size_t read_end_ = 0;
+  bool discard_writes_ = false;
   bool in_head_ = false;
   bool head_failed_ = false;
   std::chrono::steady_clock::time_point head_deadline_;

@@ -16,6 +16,8 @@ namespace livefeed {
 class ThreadPerConnection final : public httplib::TaskQueue {
  public:
   explicit ThreadPerConnection(std::size_t stack_bytes);
+  // Another handle to the same threads: shutdown() on either waits for tasks from both.
+  ThreadPerConnection(const ThreadPerConnection& other) = default;
 
   void enqueue(std::function<void()> fn) override;
   // Blocks until every task has finished.

@@ -21,22 +21,31 @@ std::string FormatPollAnswer(const WaitResult& result) {
   return body;
 }
 
-Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
-                     const std::shared_ptr<Waiter>& waiter) {
+LongPollStart StartLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
+                            const std::shared_ptr<Waiter>& waiter) {
+  LongPollStart start;
   ParsedSubscription parsed =
       ParseSubscription(params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {"token"}});
-  if (!parsed.subscription) return parsed.error;
+  if (!parsed.subscription) {
+    start.reply = parsed.error;
+    return start;
+  }
   const Subscription& sub = *parsed.subscription;
+  start.request.channels = sub.channels;
+  start.request.since = sub.since.value_or(0);
+  start.request.from_now = !sub.since.has_value();
+  start.request.limit = options.max_items;
+  start.deadline = Waiter::Clock::now() +
+                   (sub.timeout_seconds ? std::chrono::seconds(*sub.timeout_seconds) : options.default_timeout);
 
-  WaitRequest request;
-  request.channels = sub.channels;
-  request.since = sub.since.value_or(0);
-  request.from_now = !sub.since.has_value();
-  request.limit = options.max_items;
-  const auto timeout =
-      sub.timeout_seconds ? std::chrono::seconds(*sub.timeout_seconds) : options.default_timeout;
+  WaitResult result = feed.BeginWait(start.request, waiter);
+  start.request.since = result.cursor;
+  start.request.from_now = false;
+  if (result.status != WaitStatus::kPending) start.reply = LongPollReply(result);
+  return start;
+}
 
-  WaitResult result = feed.WaitForItems(request, Waiter::Clock::now() + timeout, waiter);
+Reply LongPollReply(const WaitResult& result) {
   if (result.status == WaitStatus::kStoreError) {
     Reply reply = JsonError(503, "the feed store is unavailable, retry shortly");
     reply.headers.emplace_back("Retry-After", "1");
@@ -47,6 +56,14 @@ Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOption
   // Every answer is specific to this moment: no proxy or browser may reuse it.
   reply.headers.emplace_back("Cache-Control", "no-store");
   return reply;
+}
+
+Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
+                     const std::shared_ptr<Waiter>& waiter) {
+  LongPollStart start = StartLongPoll(feed, params, options, waiter);
+  if (start.reply) return *start.reply;
+  WaitResult result = feed.WaitForItems(start.request, start.deadline, waiter);
+  return LongPollReply(result);
 }
 
 }  // namespace livefeed

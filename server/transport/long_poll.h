@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "core/feed.h"
 #include "transport/reply.h"
@@ -16,7 +17,22 @@ struct LongPollOptions {
   std::size_t max_items = 1000;  // Items per answer; the cursor lets the client fetch the rest.
 };
 
-// Parses the query, waits on the feed (blocking this thread) and builds the answer.
+// The first step of a long-poll: parse the query, register `waiter` and read. Either a
+// reply to send at once (bad input, items already there), or a pending wait: `waiter` is
+// registered for `request` (its cursor resolved) until `deadline`, and the caller ends it
+// with Feed::CheckWait / Feed::EndWait and answers with LongPollReply.
+struct LongPollStart {
+  std::optional<Reply> reply;
+  WaitRequest request;
+  Waiter::Clock::time_point deadline;
+};
+LongPollStart StartLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
+                            const std::shared_ptr<Waiter>& waiter);
+
+// The reply for a finished wait (items, timeout, shutdown, store error).
+Reply LongPollReply(const WaitResult& result);
+
+// The whole long-poll on this thread: start, then block until the answer.
 // `waiter` lets the caller cancel the wait when the client disconnects.
 Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
                      const std::shared_ptr<Waiter>& waiter);

@@ -53,6 +53,7 @@ bool SseStream::Next(std::string& out) {
       }
       return true;
     case WaitStatus::kTimeout:
+    case WaitStatus::kPending:
       AppendSseComment(out, "ping");
       return true;
     case WaitStatus::kStoreError:

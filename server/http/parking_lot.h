@@ -1,0 +1,112 @@
+// Holds long-polls that wait for items without a thread, and the keep-alive connections
+// they return to, in one epoll thread.
+//   1. A long-poll that finds nothing is parked: its thread hands the connection over and
+//      ends. The poll's waiter stays registered on the feed; its wake callback queues the
+//      connection here.
+//   2. On a wake the lot reads the store once per distinct (channels, cursor) among the
+//      woken, formats that answer once and sends it to each such client (non-blocking;
+//      what a socket does not take now is sent when it becomes writable).
+//   3. At its deadline a parked poll gets the empty answer; a client that leaves (its side
+//      closed) is dropped at once.
+//   4. An answered connection waits here for its next request: when one arrives it goes
+//      back to a thread (`resume`); after the keep-alive timeout it is closed.
+//   5. Stop answers every parked poll with what it has and closes the rest.
+// Park and Stop are safe from any thread; all other work runs on the lot's own thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/feed.h"
+#include "http/connection.h"
+#include "transport/reply.h"
+
+namespace livefeed {
+
+class ParkingLot {
+ public:
+  struct Callbacks {
+    // Serve the connection's next request on a thread.
+    std::function<void(std::unique_ptr<Connection>)> resume;
+    // Close the connection and count it gone.
+    std::function<void(std::unique_ptr<Connection>)> close;
+  };
+
+  ParkingLot(Feed& feed, std::chrono::seconds keep_alive, std::chrono::seconds write_timeout,
+             Callbacks callbacks);
+  ~ParkingLot();
+
+  ParkingLot(const ParkingLot&) = delete;
+  ParkingLot& operator=(const ParkingLot&) = delete;
+
+  // Takes over a connection whose `parked` poll is registered on the feed. Refuses (and
+  // leaves `connection` alone) once stopping: the caller then answers on its own thread.
+  bool Park(std::unique_ptr<Connection>& connection);
+
+  // The status line and headers of `reply` (its body is `body_size` bytes) plus
+  // `extra_headers` lines, ending the connection after it when `close`.
+  static std::string FormatHead(const Reply& reply, std::size_t body_size, const std::string& extra_headers,
+                                bool close, std::chrono::seconds keep_alive);
+
+  // Answers the parked polls, closes everything, and ends the lot's thread.
+  void Stop();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  enum class State { kParked, kSending, kIdle };
+  struct Entry;
+  struct Answer;
+
+  void Run();
+  // Queued by a waiter's wake callback (any thread).
+  void Wake(std::uint64_t id);
+  void Signal();
+
+  // The rest runs on the lot's thread only.
+  void Admit(std::uint64_t id, std::unique_ptr<Connection> connection);
+  void OnEvent(std::uint64_t id, std::uint32_t events);
+  // Answers those of `ids` whose poll has something (or all of them when `final`).
+  void AnswerParked(const std::vector<std::uint64_t>& ids, bool final);
+  void ExpireTimers();
+  void StartSending(Entry& entry, const Answer& answer);
+  void ContinueSending(Entry& entry);
+  void AfterSent(Entry& entry);
+  void SetTimer(Entry& entry, Clock::time_point deadline);
+  void Watch(Entry& entry, std::uint32_t events, bool add);
+  void Resume(std::uint64_t id);
+  void Close(std::uint64_t id);
+  void EndWait(Entry& entry);
+  void Shutdown();
+
+  Feed& feed_;
+  const std::chrono::seconds keep_alive_;
+  const std::chrono::seconds write_timeout_;
+  const Callbacks callbacks_;
+  const int epoll_fd_;
+  const int event_fd_;
+  std::atomic<std::uint64_t> next_id_{1};
+
+  std::mutex queue_mu_;
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<Connection>>> incoming_;  // Guarded by queue_mu_.
+  std::vector<std::uint64_t> woken_;                                             // Guarded by queue_mu_.
+  bool stop_requested_ = false;                                                  // Guarded by queue_mu_.
+  bool signalled_ = false;                                                       // Guarded by queue_mu_.
+
+  // Owned by the lot's thread.
+  std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> entries_;
+  std::multimap<Clock::time_point, std::uint64_t> timers_;
+
+  std::once_flag stop_once_;
+  std::thread thread_;
+};
+
+}  // namespace livefeed
