@@ -30,6 +30,9 @@ class NginxProcess {
   int port_ = 0;
 };
 
+// A loopback port nothing listens on right now (bound, read, released).
+int FreeLoopbackPort();
+
 // A connection to 127.0.0.1:`port` whose source address is `source` (another loopback
 // address such as 127.0.0.2), so that nginx's $remote_addr differs from its own address.
 // nullptr if it cannot connect.
