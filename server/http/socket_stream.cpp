@@ -55,14 +55,11 @@ bool SocketStream::WaitReadable(std::chrono::milliseconds timeout) const {
 
 bool SocketStream::is_readable() const { return WaitReadable(read_timeout_); }
 
-bool SocketStream::is_writable() const {
-  return discard_writes_ || (WaitFor(POLLOUT, write_timeout_) && !PeerClosed());
-}
+// Called by the library before each chunk of a stream: a closed peer ends the stream
+// here; a full socket is waited for by write().
+bool SocketStream::is_writable() const { return discard_writes_ || !PeerClosed(); }
 
 bool SocketStream::PeerClosed() const {
-  pollfd fd = {fd_, POLLIN, 0};
-  if (::poll(&fd, 1, 0) <= 0) return false;
-  if (fd.revents & (POLLERR | POLLNVAL)) return true;
   char byte;
   const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
@@ -77,32 +74,55 @@ void SocketStream::BeginHead(std::chrono::steady_clock::time_point deadline, std
 
 void SocketStream::EndHead() { in_head_ = false; }
 
-ssize_t SocketStream::read(char* ptr, size_t size) {
-  if (in_head_) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline_ -
-                                                                            std::chrono::steady_clock::now());
-    // Out of time or out of room: the library answers 400 and we close.
-    if (left.count() <= 0 || head_bytes_left_ == 0 ||
-        (!has_buffered_input() && !WaitFor(POLLIN, std::min(left, read_timeout_)))) {
+// Tries the socket first and blocks in poll() only when it has nothing: most reads of a
+// keep-alive client find its request already there, and the library reads the request
+// head a byte at a time, so the slow path must stay off the common one.
+bool SocketStream::Refill() {
+  for (;;) {
+    if (in_head_ && head_bytes_left_ == 0) {
       head_failed_ = true;
-      return -1;
+      return false;
     }
-    size = std::min(size, head_bytes_left_);
+    const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      read_pos_ = 0;
+      read_end_ = static_cast<std::size_t>(n);
+      return true;
+    }
+    if (n == 0) return false;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    std::chrono::milliseconds wait = read_timeout_;
+    if (in_head_) {
+      // Out of time for the head: the library answers 400 and we close.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline_ -
+                                                                              std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        head_failed_ = true;
+        return false;
+      }
+      wait = std::min(wait, left);
+    }
+    if (!WaitFor(POLLIN, wait)) {
+      if (in_head_) head_failed_ = true;
+      return false;
+    }
   }
-  if (!has_buffered_input()) {
-    if (!WaitFor(POLLIN, read_timeout_)) return -1;
-    ssize_t n;
-    do {
-      n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return n;
-    read_pos_ = 0;
-    read_end_ = static_cast<std::size_t>(n);
+}
+
+ssize_t SocketStream::read(char* ptr, size_t size) {
+  if (!has_buffered_input() && !Refill()) return -1;
+  std::size_t count = std::min(size, read_end_ - read_pos_);
+  if (in_head_ && head_bytes_left_ == 0) {
+    head_failed_ = true;
+    return -1;
   }
-  const std::size_t count = std::min(size, read_end_ - read_pos_);
+  if (in_head_) {
+    count = std::min(count, head_bytes_left_);
+    head_bytes_left_ -= count;
+  }
   std::memcpy(ptr, buffer_.data() + read_pos_, count);
   read_pos_ += count;
-  if (in_head_) head_bytes_left_ -= count;
   return static_cast<ssize_t>(count);
 }
 
@@ -110,13 +130,16 @@ ssize_t SocketStream::write(const char* ptr, size_t size) {
   if (discard_writes_) return static_cast<ssize_t>(size);
   std::size_t sent = 0;
   while (sent < size) {
-    if (!WaitFor(POLLOUT, write_timeout_)) return sent ? static_cast<ssize_t>(sent) : -1;
     const ssize_t n = ::send(fd_, ptr + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      return sent ? static_cast<ssize_t>(sent) : -1;
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
     }
-    sent += static_cast<std::size_t>(n);
+    if (n < 0 && errno == EINTR) continue;
+    // A full socket buffer: wait for room, up to the write timeout (a client that stopped
+    // reading loses its connection, nobody else waits for it).
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && WaitFor(POLLOUT, write_timeout_)) continue;
+    return sent ? static_cast<ssize_t>(sent) : -1;
   }
   return static_cast<ssize_t>(sent);
 }

@@ -46,6 +46,9 @@ class SocketStream final : public httplib::Stream {
   void DiscardWrites(bool discard) { discard_writes_ = discard; }
 
  private:
+  // Reads what the socket has into the buffer, waiting for it if need be. False on EOF,
+  // error, timeout, shutdown, or a request head out of bounds.
+  bool Refill();
   // POLLIN or POLLOUT on fd_ within `timeout`, unless stop_fd_ fires first.
   bool WaitFor(short events, std::chrono::milliseconds timeout) const;
 
