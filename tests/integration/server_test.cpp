@@ -95,11 +95,9 @@ TEST_CASE("beyond --max-connections a client gets 503 with Retry-After, and the 
     held.push_back(std::make_unique<HttpConnection>(server.port()));
     held.back()->Send("GET", "/real_time_feed?since=" + std::to_string(start));
   }
-  REQUIRE(WaitForWaiters(server.port(), 4));
   // Four held plus this one make five: the sixth is refused.
   HttpConnection fifth(server.port());
-  fifth.Send("GET", "/healthz");
-  REQUIRE(fifth.Read().status == 200);
+  REQUIRE(WaitForCounts(fifth, 4, 5));
   auto refused = Get(server.port(), "/healthz");
   CHECK(refused.status == 503);
   CHECK(refused.Header("retry-after") == "1");

@@ -171,12 +171,10 @@ TEST_CASE("shutdown ends every stream cleanly and streams count against the conn
   ServerProcess server({"--max-connections", "3"});
   SseClient first(server.port(), "/real_time_feed/stream");
   SseClient second(server.port(), "/real_time_feed/stream");
-  REQUIRE(WaitForWaiters(server.port(), 2));
   {
     // Two streams and this health check fill the cap: one more is refused.
     HttpConnection third(server.port());
-    third.Send("GET", "/healthz");
-    REQUIRE(third.Read().status == 200);
+    REQUIRE(WaitForCounts(third, 2, 3));
     CHECK(Get(server.port(), "/healthz").status == 503);
   }
   CHECK(server.Stop(SIGTERM) == 0);

@@ -24,6 +24,16 @@ inline std::uint64_t Publish(int port, const std::string& data_json, const std::
 
 inline nlohmann::json Health(int port) { return Get(port, "/healthz").Json(); }
 
+// Waits, asking over `connection` (kept open, so it is the only connection the asking
+// adds), until the server holds `waiting` requests on `connections` open connections.
+inline bool WaitForCounts(HttpConnection& connection, int waiting, int connections) {
+  return WaitUntil([&] {
+    connection.Send("GET", "/healthz");
+    nlohmann::json health = connection.Read().Json();
+    return health.is_object() && health["waiting"] == waiting && health["connections"] == connections;
+  });
+}
+
 // Waits until the server holds `count` waiting requests.
 inline bool WaitForWaiters(int port, int count) {
   return WaitUntil([&] {
