@@ -15,12 +15,13 @@ const CHROMIUM = process.env.LIVEFEED_CHROMIUM || '/usr/bin/chromium';
 // Deadlines are generous on purpose: they bound a broken run, they do not pace a good one.
 export const DEADLINE_MS = 15000;
 
-// Starts build/livefeed and resolves once it has printed the port it bound.
-export async function startServer({ port = 0 } = {}) {
+// Starts build/livefeed and resolves once it has printed the port it bound. `args` are
+// further command-line options (e.g. ['--sse-retry', '500']).
+export async function startServer({ port = 0, args = [] } = {}) {
   if (!existsSync(SERVER_BIN)) {
     throw new Error(`no server binary at ${SERVER_BIN}: build it (cmake -S . -B build && cmake --build build) or set LIVEFEED_BIN`);
   }
-  const proc = spawn(SERVER_BIN, ['--port', String(port), '--web-root', path.join(REPO, 'web')], {
+  const proc = spawn(SERVER_BIN, ['--port', String(port), '--web-root', path.join(REPO, 'web'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Drained all along (a full pipe would block the server) and kept for failure messages.
