@@ -172,10 +172,16 @@ class HttpServer::Impl final : public httplib::Server {
       if (!stream.WaitReadable(idle_limit)) break;
       idle_limit = keep_alive;
       stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout, options_.max_header_bytes);
+      stream.SetWriteThrough(false);
       bool closed_by_client = false;
       const bool ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
       if (connection.parked) {
         stream.DiscardWrites(false);
+        // Earlier responses go before the lot writes to the socket itself.
+        if (!stream.Flush()) {
+          AnswerUnparked(connection);
+          break;
+        }
         connection.parked->close_after = closed_by_client;
         t_connection = nullptr;
         if (lot_.Park(owned)) return;  // This thread is done; the lot answers.
@@ -184,6 +190,7 @@ class HttpServer::Impl final : public httplib::Server {
       }
       if (!ok || closed_by_client || connection.close_after_response || stream.head_failed()) break;
     }
+    stream.Flush();
     t_connection = nullptr;
     if (connection.close_after_response) DrainBeforeClose(connection.fd);
     CloseConnection(std::move(owned));
@@ -370,6 +377,8 @@ class HttpServer::Impl final : public httplib::Server {
     auto state = std::make_shared<State>();
     state->watch = watcher_.Watch(t_connection->fd, opened.stream->waiter());
     state->stream = std::move(opened.stream);
+    // Each event goes out as it is written, not gathered until the response ends.
+    t_connection->stream.SetWriteThrough(true);
     res.set_header("Cache-Control", "no-cache");
     // nginx would otherwise buffer the stream and deliver events in lumps.
     res.set_header("X-Accel-Buffering", "no");

@@ -12,6 +12,9 @@
 namespace livefeed {
 namespace {
 
+// Larger writes (a big backlog answer) go out directly after what was gathered.
+constexpr std::size_t kMaxGathered = 16 * 1024;
+
 void AddressToString(const sockaddr_storage& addr, std::string& ip, int& port) {
   char text[INET6_ADDRSTRLEN] = "";
   if (addr.ss_family == AF_INET) {
@@ -49,11 +52,14 @@ bool SocketStream::WaitFor(short events, std::chrono::milliseconds timeout) cons
   }
 }
 
-bool SocketStream::WaitReadable(std::chrono::milliseconds timeout) const {
-  return has_buffered_input() || WaitFor(POLLIN, timeout);
+bool SocketStream::WaitReadable(std::chrono::milliseconds timeout) {
+  if (has_buffered_input()) return true;
+  // A response still gathered here would never reach a client that waits for it.
+  if (!Flush()) return false;
+  return WaitFor(POLLIN, timeout);
 }
 
-bool SocketStream::is_readable() const { return WaitReadable(read_timeout_); }
+bool SocketStream::is_readable() const { return has_buffered_input() || WaitFor(POLLIN, read_timeout_); }
 
 // Called by the library before each chunk of a stream: a closed peer ends the stream
 // here; a full socket is waited for by write().
@@ -92,6 +98,8 @@ bool SocketStream::Refill() {
     if (n == 0) return false;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    // About to wait for the client, who may be waiting for us (100 Continue).
+    if (!Flush()) return false;
     std::chrono::milliseconds wait = read_timeout_;
     if (in_head_) {
       // Out of time for the head: the library answers 400 and we close.
@@ -128,6 +136,23 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
 
 ssize_t SocketStream::write(const char* ptr, size_t size) {
   if (discard_writes_) return static_cast<ssize_t>(size);
+  if (!write_through_ && pending_output_.size() + size <= kMaxGathered) {
+    pending_output_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  if (!Flush() || !SendAll(ptr, size)) return -1;
+  return static_cast<ssize_t>(size);
+}
+
+bool SocketStream::Flush() {
+  if (pending_output_.empty()) return true;
+  const bool ok = SendAll(pending_output_.data(), pending_output_.size());
+  pending_output_.clear();
+  if (pending_output_.capacity() > 2 * kMaxGathered) pending_output_.shrink_to_fit();
+  return ok;
+}
+
+bool SocketStream::SendAll(const char* ptr, std::size_t size) {
   std::size_t sent = 0;
   while (sent < size) {
     const ssize_t n = ::send(fd_, ptr + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -139,9 +164,9 @@ ssize_t SocketStream::write(const char* ptr, size_t size) {
     // A full socket buffer: wait for room, up to the write timeout (a client that stopped
     // reading loses its connection, nobody else waits for it).
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && WaitFor(POLLOUT, write_timeout_)) continue;
-    return sent ? static_cast<ssize_t>(sent) : -1;
+    return false;
   }
-  return static_cast<ssize_t>(sent);
+  return true;
 }
 
 void SocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <string>
 
 namespace livefeed {
 
@@ -28,7 +29,7 @@ class SocketStream final : public httplib::Stream {
   bool has_buffered_input() const { return read_pos_ < read_end_; }
 
   // Waits until the socket is readable, up to `timeout`. False on timeout or shutdown.
-  bool WaitReadable(std::chrono::milliseconds timeout) const;
+  bool WaitReadable(std::chrono::milliseconds timeout);
 
   // The peer has closed its side (or reset): reading would give EOF.
   bool PeerClosed() const;
@@ -41,11 +42,19 @@ class SocketStream final : public httplib::Stream {
   // The last head broke its bounds; the connection must be closed.
   bool head_failed() const { return head_failed_; }
 
+  // Writes are gathered and sent by Flush() (the library writes a response's head and body
+  // separately: two segments and two wake-ups of the client instead of one). Flush() is
+  // also called before any wait for input. A stream sets write-through for its events.
+  bool Flush();
+  void SetWriteThrough(bool on) { write_through_ = on; }
+
   // While set, writes are dropped: a parked long-poll's response is sent later by the
   // parking lot, not by the library when the handler returns.
   void DiscardWrites(bool discard) { discard_writes_ = discard; }
 
  private:
+  // Sends `size` bytes, waiting for room up to the write timeout.
+  bool SendAll(const char* ptr, std::size_t size);
   // Reads what the socket has into the buffer, waiting for it if need be. False on EOF,
   // error, timeout, shutdown, or a request head out of bounds.
   bool Refill();
@@ -60,6 +69,8 @@ class SocketStream final : public httplib::Stream {
   std::size_t read_pos_ = 0;
   std::size_t read_end_ = 0;
   bool discard_writes_ = false;
+  bool write_through_ = false;
+  std::string pending_output_;
   bool in_head_ = false;
   bool head_failed_ = false;
   std::chrono::steady_clock::time_point head_deadline_;
