@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/feed_helpers.h"
+#include "support/sse_client.h"
 
 using namespace livefeed::testing;
 using std::chrono::seconds;
@@ -110,23 +111,34 @@ TEST_CASE("beyond --max-connections a client gets 503 with Retry-After, and the 
   for (auto& client : held) CHECK(client->Read().Json()["items"].size() == 1);
 }
 
-TEST_CASE("SIGTERM answers every held poll, then exits 0 promptly") {
-  ServerProcess server({"--poll-timeout", "600"});
-  constexpr int kHeld = 100;
-  std::vector<std::unique_ptr<HttpConnection>> held;
-  for (int i = 0; i < kHeld; ++i) {
-    held.push_back(std::make_unique<HttpConnection>(server.port()));
-    held.back()->Send("GET", "/real_time_feed?since=0&channel=quiet");
+TEST_CASE("SIGTERM answers every held poll and ends every stream, then exits 0 within 2 s") {
+  ServerProcess server({"--poll-timeout", "600", "--ping-interval", "600"});
+  constexpr int kPolls = 300;
+  constexpr int kStreams = 50;
+  std::vector<std::unique_ptr<HttpConnection>> polls;
+  for (int i = 0; i < kPolls; ++i) {
+    polls.push_back(std::make_unique<HttpConnection>(server.port()));
+    polls.back()->Send("GET", "/real_time_feed?channel=quiet");
   }
-  REQUIRE(WaitForWaiters(server.port(), kHeld));
+  std::vector<std::unique_ptr<SseClient>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(std::make_unique<SseClient>(server.port(), "/real_time_feed/stream?channel=quiet"));
+  }
+  REQUIRE(WaitForWaiters(server.port(), kPolls + kStreams));
   const auto started = std::chrono::steady_clock::now();
   CHECK(server.Stop(SIGTERM, seconds(10)) == 0);
-  const auto took = std::chrono::steady_clock::now() - started;
-  CHECK(took < seconds(3));
+  CHECK(std::chrono::steady_clock::now() - started < seconds(2));
   int answered = 0;
-  for (auto& client : held) {
+  for (auto& client : polls) {
     auto response = client->Read(seconds(5));
     if (response.status == 200 && response.Json()["items"].empty()) ++answered;
   }
-  CHECK(answered == kHeld);
+  CHECK(answered == kPolls);
+  int ended = 0;
+  for (auto& stream : streams) {
+    while (stream->Next(seconds(5))) {
+    }
+    ended += stream->ended() ? 1 : 0;
+  }
+  CHECK(ended == kStreams);
 }
