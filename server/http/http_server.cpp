@@ -44,6 +44,8 @@ void SendError(httplib::Response& res, int status, std::string_view message) {
   SendReply(JsonError(status, message), res);
 }
 
+constexpr std::size_t kStreamSendBuffer = 256 * 1024;
+
 bool IsSubscribePath(const std::string& path) {
   return path == "/real_time_feed" || path == "/real_time_feed/stream";
 }
@@ -379,6 +381,12 @@ class HttpServer::Impl final : public httplib::Server {
     state->stream = std::move(opened.stream);
     // Each event goes out as it is written, not gathered until the response ends.
     t_connection->stream.SetWriteThrough(true);
+    // What a stream may have queued for a client that stopped reading: the socket's send
+    // buffer, capped here (the kernel would let it grow to megabytes). When it is full the
+    // write waits; after --write-timeout without progress the stream is dropped, and the
+    // browser resumes from Last-Event-ID. Publishers and other streams never wait for it.
+    const int send_buffer = static_cast<int>(kStreamSendBuffer);
+    ::setsockopt(t_connection->fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
     res.set_header("Cache-Control", "no-cache");
     // nginx would otherwise buffer the stream and deliver events in lumps.
     res.set_header("X-Accel-Buffering", "no");

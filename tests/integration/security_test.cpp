@@ -186,3 +186,10 @@ TEST_CASE("a publisher flood does not starve waiting subscribers") {
   REQUIRE(answer.is_object());
   CHECK(answer["items"][0]["id"] == id);
 }
+
+TEST_CASE("binding beyond loopback without a publish token warns that anyone can publish") {
+  ServerProcess open_server({"--bind", "0.0.0.0"});
+  CHECK(open_server.Log().find("anyone who can reach this server can publish") != std::string::npos);
+  ServerProcess loopback;
+  CHECK(loopback.Log().find("anyone who can reach") == std::string::npos);
+}
