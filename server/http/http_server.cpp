@@ -383,7 +383,7 @@ class HttpServer::Impl final : public httplib::Server {
     t_connection->stream.SetWriteThrough(true);
     // What a stream may have queued for a client that stopped reading: the socket's send
     // buffer, capped here (the kernel would let it grow to megabytes). When it is full the
-    // write waits; after --write-timeout without progress the stream is dropped, and the
+    // write waits; after the write timeout (10 s) without progress the stream is dropped; the
     // browser resumes from Last-Event-ID. Publishers and other streams never wait for it.
     const int send_buffer = static_cast<int>(kStreamSendBuffer);
     ::setsockopt(t_connection->fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
