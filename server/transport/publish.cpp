@@ -64,7 +64,8 @@ ParsedPublish ParseJson(const PublishRequest& request) {
   json body;
   try {
     body = json::parse(request.body, depth_check);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Syntax errors, and numbers out of range (1e999) which the parser reports separately.
     return Bad(400, std::string("malformed JSON: ") + e.what());
   }
   if (too_deep) return Bad(400, "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");

@@ -74,6 +74,7 @@ TEST_CASE("refused publishes answer a JSON error and change nothing") {
       {"invalid UTF-8", "POST", "application/json", "{\"data\":\"\xff\xfe\"}", "", 400},
       {"too deep", "POST", "application/json", "{\"data\":" + std::string(100, '[') + std::string(100, ']') + "}", "", 400},
       {"empty body", "POST", "application/json", "", "", 400},
+      {"number out of range (found by the fuzzer)", "POST", "application/json", "{\"data\":-10e91999}", "", 400},
       {"oversize body", "POST", "application/json", "{\"data\":\"" + std::string(2000, 'a') + "\"}", "", 413},
       {"plain text", "POST", "text/plain", "hello", "", 415},
       {"no content type", "POST", "", "{\"data\":1}", "", 415},

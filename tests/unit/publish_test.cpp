@@ -337,5 +337,13 @@ TEST_CASE("a publish to an unavailable store answers 503 with Retry-After") {
   CHECK(json::parse(reply.body).contains("error"));
 }
 
+// Found by the publish fuzzer: nlohmann reports an out-of-range number as out_of_range,
+// not parse_error, and it escaped as an exception (a 500 from the server).
+TEST_CASE("a number out of range is malformed JSON, not an exception") {
+  ParsedPublish parsed = ParsePublish(Request(kJson, R"({"data": -10e91999})"));
+  CHECK_FALSE(parsed.ok);
+  CHECK(parsed.error.status == 400);
+}
+
 }  // namespace
 }  // namespace livefeed
