@@ -181,10 +181,16 @@ TEST_CASE("JSON nested 64 levels deep is accepted") {
   CHECK(parsed.ok);
 }
 
-// The parser callback counts depth from 0: the limit check must be >=, not >.
+// One level past the limit: an off-by-one in the depth check would let it through.
 TEST_CASE("JSON nested 65 levels deep is rejected") {
   ParsedPublish parsed = ParsePublish(Request(kJson, "{\"data\":" + Nested(64) + "}"));
   CHECK(parsed.error.status == 400);
+}
+
+TEST_CASE("brackets inside strings do not count as nesting") {
+  const std::string brackets(200, '[');
+  ParsedPublish parsed = ParsePublish(Request(kJson, "{\"data\":\"" + brackets + "\\\"" + brackets + "\"}"));
+  CHECK(parsed.ok);
 }
 
 TEST_CASE("JSON nested deeper than 64 levels is rejected") {
