@@ -2,11 +2,15 @@
 
 namespace livefeed {
 
-void Waiter::Cancel() {
+void Waiter::Cancel() { Signal(cancelled_); }
+
+void Waiter::Wake() { Signal(woken_); }
+
+void Waiter::Signal(bool& flag) {
   std::function<void()> callback;
   {
     std::lock_guard lock(mu_);
-    cancelled_ = true;
+    flag = true;
     callback = on_wake_;
   }
   cv_.notify_all();
@@ -16,17 +20,6 @@ void Waiter::Cancel() {
 bool Waiter::cancelled() const {
   std::lock_guard lock(mu_);
   return cancelled_;
-}
-
-void Waiter::Wake() {
-  std::function<void()> callback;
-  {
-    std::lock_guard lock(mu_);
-    woken_ = true;
-    callback = on_wake_;
-  }
-  cv_.notify_all();
-  if (callback) callback();
 }
 
 void Waiter::SetOnWake(std::function<void()> callback) {

@@ -31,6 +31,9 @@ class Waiter {
   bool WaitUntil(Clock::time_point deadline);
 
  private:
+  // Sets `flag` (one of the two below), wakes the waiting thread and runs the callback.
+  void Signal(bool& flag);
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool woken_ = false;      // Guarded by mu_.

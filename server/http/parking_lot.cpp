@@ -322,21 +322,19 @@ void ParkingLot::AfterSent(Entry& entry) {
   SetTimer(entry, Clock::now() + keep_alive_);
 }
 
-void ParkingLot::Resume(std::uint64_t id) {
+std::unique_ptr<ParkingLot::Entry> ParkingLot::Release(std::uint64_t id) {
   auto it = entries_.find(id);
   std::unique_ptr<Entry> entry = std::move(it->second);
   entries_.erase(it);
   if (entry->has_timer) timers_.erase(entry->timer);
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, entry->connection->fd, nullptr);
-  callbacks_.resume(std::move(entry->connection));
+  return entry;
 }
 
+void ParkingLot::Resume(std::uint64_t id) { callbacks_.resume(std::move(Release(id)->connection)); }
+
 void ParkingLot::Close(std::uint64_t id) {
-  auto it = entries_.find(id);
-  std::unique_ptr<Entry> entry = std::move(it->second);
-  entries_.erase(it);
-  if (entry->has_timer) timers_.erase(entry->timer);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, entry->connection->fd, nullptr);
+  std::unique_ptr<Entry> entry = Release(id);
   if (entry->state == State::kParked) EndWait(*entry);
   callbacks_.close(std::move(entry->connection));
 }

@@ -82,6 +82,8 @@ class ParkingLot {
   void AfterSent(Entry& entry);
   void SetTimer(Entry& entry, Clock::time_point deadline);
   void Watch(Entry& entry, std::uint32_t events, bool add);
+  // Takes the entry out of the lot (map, timers, epoll).
+  std::unique_ptr<Entry> Release(std::uint64_t id);
   void Resume(std::uint64_t id);
   void Close(std::uint64_t id);
   void EndWait(Entry& entry);
