@@ -21,7 +21,9 @@ std::optional<LogLevel> ParseLogLevel(std::string_view name) {
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
-bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void Log(LogLevel level, std::string_view message) {
   if (!LogEnabled(level)) return;
@@ -33,7 +35,8 @@ void Log(LogLevel level, std::string_view message) {
   gmtime_r(&seconds, &utc);
   char stamp[64];
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(millis));
   std::string line;
   line.reserve(message.size() + 48);
   line += stamp;

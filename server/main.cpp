@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <climits>
-#include <cstdlib>
-
 #include <csignal>
-#include <future>
 #include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -126,8 +125,9 @@ int Run(int argc, char** argv) {
                      .max_channels = o.max_channels},
                     SystemWallClock());
   if (o.publish_token.empty() && !IsLoopback(o.bind)) {
-    Log(LogLevel::kWarn, "listening on " + o.bind +
-                             " without --publish-token: anyone who can reach this server can publish");
+    Log(LogLevel::kWarn,
+        "listening on " + o.bind +
+            " without --publish-token: anyone who can reach this server can publish");
   }
   Feed feed(store);
 
@@ -172,7 +172,8 @@ int Run(int argc, char** argv) {
   signal_thread.detach();
 
   std::printf(
-      "livefeed listening on http://%s:%d (store=%s backlog=%zu backlog-max-age=%ds poll-timeout=%ds "
+      "livefeed listening on http://%s:%d (store=%s backlog=%zu backlog-max-age=%ds "
+      "poll-timeout=%ds "
       "max-connections=%zu max-body=%zu web-root=%s)\n",
       o.bind.c_str(), server.port(), o.store.c_str(), o.backlog, o.backlog_max_age, o.poll_timeout,
       max_connections, o.max_body, web_root.empty() ? "(none)" : web_root.c_str());

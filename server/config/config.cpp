@@ -12,8 +12,9 @@ namespace po = boost::program_options;
 namespace {
 
 po::options_description Describe(Options& o, const std::string& default_web_root) {
-  po::options_description desc("livefeed options (also LIVEFEED_<NAME> environment variables, "
-                               "e.g. LIVEFEED_POLL_TIMEOUT, and NAME=value lines in --config)");
+  po::options_description desc(
+      "livefeed options (also LIVEFEED_<NAME> environment variables, "
+      "e.g. LIVEFEED_POLL_TIMEOUT, and NAME=value lines in --config)");
   // clang-format off
   desc.add_options()
     ("help,h", "print this help and exit")
@@ -56,7 +57,8 @@ std::vector<std::string> EnvironmentArguments(const char* const* environment,
     const std::size_t eq = var.find('=');
     if (eq == std::string_view::npos) continue;
     std::string name(var.substr(kPrefix.size(), eq - kPrefix.size()));
-    for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name)
+      c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     // Variables such as LIVEFEED_BIN belong to scripts and tests, not to the server.
     if (name == "help" || !desc.find_nothrow(name, false)) continue;
     args.push_back("--" + name + "=" + std::string(var.substr(eq + 1)));
@@ -70,7 +72,8 @@ std::string Check(const Options& o) {
   if (o.backlog_max_age < 0) return "--backlog-max-age must be >= 0";
   if (o.poll_timeout < 1 || o.poll_timeout > 3600) return "--poll-timeout must be 1..3600 seconds";
   if (o.max_body < 1 || o.max_body > (64u << 20)) return "--max-body must be 1..67108864 bytes";
-  if (o.max_connections < 1 || o.max_connections > 1'000'000) return "--max-connections must be 1..1000000";
+  if (o.max_connections < 1 || o.max_connections > 1'000'000)
+    return "--max-connections must be 1..1000000";
   if (o.max_items < 1 || o.max_items > 1'000'000) return "--max-items must be 1..1000000";
   if (o.keep_alive_timeout < 1) return "--keep-alive-timeout must be >= 1";
   if (o.sse_retry < 0) return "--sse-retry must be >= 0";
@@ -79,8 +82,10 @@ std::string Check(const Options& o) {
   if (o.max_channels < 1) return "--max-channels must be >= 1";
   if (o.header_timeout < 1) return "--header-timeout must be >= 1";
   if (o.idempotency_window < 1) return "--idempotency-window must be >= 1";
-  if (!o.publish_token.empty() && !o.publish_token_file.empty()) return "give --publish-token or --publish-token-file, not both";
-  if (!o.subscribe_token.empty() && !o.subscribe_token_file.empty()) return "give --subscribe-token or --subscribe-token-file, not both";
+  if (!o.publish_token.empty() && !o.publish_token_file.empty())
+    return "give --publish-token or --publish-token-file, not both";
+  if (!o.subscribe_token.empty() && !o.subscribe_token_file.empty())
+    return "give --subscribe-token or --subscribe-token-file, not both";
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
   return {};
 }
@@ -95,7 +100,8 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
     po::variables_map vm;
     // The first value stored for an option wins: command line, then environment, then file.
     po::store(po::command_line_parser(argc, argv).options(desc).positional({}).run(), vm);
-    po::store(po::command_line_parser(EnvironmentArguments(environment, desc)).options(desc).run(), vm);
+    po::store(po::command_line_parser(EnvironmentArguments(environment, desc)).options(desc).run(),
+              vm);
     if (vm.count("help")) {
       std::ostringstream text;
       text << "usage: livefeed [options]\n\n" << desc;
@@ -104,23 +110,29 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream file(path);
-      if (!file) return {LoadResult::Outcome::kExitUsage, result.options, "cannot read config file '" + path + "'"};
+      if (!file)
+        return {LoadResult::Outcome::kExitUsage, result.options,
+                "cannot read config file '" + path + "'"};
       po::store(po::parse_config_file(file, desc), vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
     return {LoadResult::Outcome::kExitUsage, result.options, e.what()};
   }
-  for (auto [file, token] : {std::pair{&result.options.publish_token_file, &result.options.publish_token},
-                              std::pair{&result.options.subscribe_token_file, &result.options.subscribe_token}}) {
+  for (auto [file, token] :
+       {std::pair{&result.options.publish_token_file, &result.options.publish_token},
+        std::pair{&result.options.subscribe_token_file, &result.options.subscribe_token}}) {
     if (file->empty()) continue;
     std::ifstream in(*file);
     std::stringstream text;
     text << in.rdbuf();
     *token = text.str();
     // Editors and `echo` end files with a newline that is no part of the token.
-    while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back()))) token->pop_back();
-    if (!in || token->empty()) return {LoadResult::Outcome::kExitUsage, result.options, "cannot read a token from '" + *file + "'"};
+    while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back())))
+      token->pop_back();
+    if (!in || token->empty())
+      return {LoadResult::Outcome::kExitUsage, result.options,
+              "cannot read a token from '" + *file + "'"};
   }
   if (std::string problem = Check(result.options); !problem.empty()) {
     return {LoadResult::Outcome::kExitUsage, result.options, problem};

@@ -10,26 +10,27 @@ namespace livefeed {
 struct Options {
   std::string bind = "127.0.0.1";
   int port = 8001;
-  std::size_t backlog = 1000;        // Items kept per channel.
-  int backlog_max_age = 0;           // Seconds; 0: no age limit.
-  int poll_timeout = 25;             // Seconds a long-poll is held (also the max `timeout`).
-  std::size_t max_body = 65536;      // Bytes.
+  std::size_t backlog = 1000;    // Items kept per channel.
+  int backlog_max_age = 0;       // Seconds; 0: no age limit.
+  int poll_timeout = 25;         // Seconds a long-poll is held (also the max `timeout`).
+  std::size_t max_body = 65536;  // Bytes.
   std::size_t max_connections = 10000;
-  std::size_t max_items = 1000;      // Items per long-poll answer.
-  int keep_alive_timeout = 75;       // Seconds an idle connection is kept.
-  int sse_retry = 2000;              // Milliseconds, sent to EventSource clients.
-  int ping_interval = 15;            // Seconds between SSE keep-alive comments.
-  std::string web_root;              // Static files at "/"; empty: not served.
+  std::size_t max_items = 1000;  // Items per long-poll answer.
+  int keep_alive_timeout = 75;   // Seconds an idle connection is kept.
+  int sse_retry = 2000;          // Milliseconds, sent to EventSource clients.
+  int ping_interval = 15;        // Seconds between SSE keep-alive comments.
+  std::string web_root;          // Static files at "/"; empty: not served.
   std::string log_level = "info";
   std::string trust_proxy;
-  std::string publish_token;         // Empty: anyone who reaches the server may publish.
+  std::string publish_token;  // Empty: anyone who reaches the server may publish.
   std::string publish_token_file;
-  std::string subscribe_token;       // Empty: anyone may subscribe.
+  std::string subscribe_token;  // Empty: anyone may subscribe.
   std::string subscribe_token_file;
   std::string cors_origin;           // Comma-separated origins; "*" for subscribing only.
   std::size_t max_channels = 10000;  // Channels holding items at once.
   int header_timeout = 10;           // Seconds for a request's line and headers to arrive.
-  int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.           // Comma-separated peer addresses whose X-Real-IP is believed.
+  int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.           //
+                                     // Comma-separated peer addresses whose X-Real-IP is believed.
   std::string store = "memory";
   std::string config_file;
 };

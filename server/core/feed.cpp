@@ -29,7 +29,8 @@ void Feed::Shutdown() {
   std::vector<std::shared_ptr<Waiter>> to_wake;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [channel, set] : waiters_) to_wake.insert(to_wake.end(), set.begin(), set.end());
+    for (const auto& [channel, set] : waiters_)
+      to_wake.insert(to_wake.end(), set.begin(), set.end());
   }
   for (const auto& waiter : to_wake) waiter->Wake();
 }
@@ -93,7 +94,8 @@ WaitResult Feed::BeginWait(WaitRequest request, const std::shared_ptr<Waiter>& w
   return result;
 }
 
-void Feed::EndWait(const std::vector<std::string>& channels, const std::shared_ptr<Waiter>& waiter) {
+void Feed::EndWait(const std::vector<std::string>& channels,
+                   const std::shared_ptr<Waiter>& waiter) {
   Unregister(channels, waiter);
 }
 

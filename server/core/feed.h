@@ -27,12 +27,12 @@
 namespace livefeed {
 
 enum class WaitStatus {
-  kItems,      // `items` holds what is after the cursor.
-  kTimeout,    // Nothing arrived before the deadline.
-  kShutdown,   // The server is stopping.
-  kCancelled,  // The subscriber left.
-  kStoreError, // The store could not be read.
-  kPending     // Nothing yet (BeginWait, CheckWait): the waiter stays registered.
+  kItems,       // `items` holds what is after the cursor.
+  kTimeout,     // Nothing arrived before the deadline.
+  kShutdown,    // The server is stopping.
+  kCancelled,   // The subscriber left.
+  kStoreError,  // The store could not be read.
+  kPending      // Nothing yet (BeginWait, CheckWait): the waiter stays registered.
 };
 
 struct WaitRequest {

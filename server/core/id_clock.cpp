@@ -21,7 +21,8 @@ IdClock::IdClock(WallClock clock)
 IdClock::Stamp IdClock::Next() {
   const std::int64_t now = clock_();
   // A clock that stands still or steps back must not make ids repeat or go down.
-  last_ = std::max<std::uint64_t>(last_ + 1, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));
+  last_ = std::max<std::uint64_t>(last_ + 1,
+                                  static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));
   return {last_, now / 1000};
 }
 

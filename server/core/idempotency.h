@@ -24,7 +24,7 @@ class IdempotencyCache {
   IdempotencyCache(std::chrono::seconds window, std::size_t max_keys);
 
   struct Outcome {
-    ItemPtr item;        // Null when `publish` failed.
+    ItemPtr item;           // Null when `publish` failed.
     bool replayed = false;  // The key was seen: `item` is the first publish's.
   };
   // Returns the item remembered for `key`, or runs `publish` and remembers its item.
@@ -42,7 +42,7 @@ class IdempotencyCache {
     ItemPtr item;
     Clock::time_point at;
   };
-  std::unordered_map<std::string, Entry> entries_;                 // Guarded by mu_.
+  std::unordered_map<std::string, Entry> entries_;               // Guarded by mu_.
   std::deque<std::pair<Clock::time_point, std::string>> order_;  // Guarded by mu_.
 };
 

@@ -36,8 +36,8 @@ class Waiter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool woken_ = false;      // Guarded by mu_.
-  bool cancelled_ = false;  // Guarded by mu_.
+  bool woken_ = false;             // Guarded by mu_.
+  bool cancelled_ = false;         // Guarded by mu_.
   std::function<void()> on_wake_;  // Guarded by mu_.
 };
 

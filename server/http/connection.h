@@ -14,7 +14,7 @@ namespace livefeed {
 
 // A long-poll that found nothing and waits in the parking lot instead of on its thread.
 struct ParkedPoll {
-  WaitRequest request;  // Its cursor resolved.
+  WaitRequest request;             // Its cursor resolved.
   std::shared_ptr<Waiter> waiter;  // Registered on the feed for `request`.
   Waiter::Clock::time_point deadline;
   std::string extra_headers;  // "Name: value\r\n" lines for this client (CORS).
@@ -23,7 +23,8 @@ struct ParkedPoll {
 };
 
 struct Connection {
-  Connection(int fd, int stop_fd, std::chrono::milliseconds read_timeout, std::chrono::milliseconds write_timeout)
+  Connection(int fd, int stop_fd, std::chrono::milliseconds read_timeout,
+             std::chrono::milliseconds write_timeout)
       : fd(fd), stream(fd, stop_fd, read_timeout, write_timeout) {}
 
   const int fd;

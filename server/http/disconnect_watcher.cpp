@@ -17,7 +17,8 @@ std::uint64_t Tag(int fd, std::uint32_t generation) {
 }  // namespace
 
 DisconnectWatcher::DisconnectWatcher()
-    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
@@ -34,7 +35,7 @@ DisconnectWatcher::~DisconnectWatcher() {
 }
 
 std::unique_ptr<DisconnectWatcher::Guard> DisconnectWatcher::Watch(int fd,
-                                                                  std::shared_ptr<Waiter> waiter) {
+                                                                   std::shared_ptr<Waiter> waiter) {
   std::lock_guard lock(mu_);
   // The generation tells a stale event for a closed fd from one for its reused number.
   const std::uint32_t generation = ++next_generation_;

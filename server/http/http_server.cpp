@@ -137,7 +137,8 @@ class HttpServer::Impl final : public httplib::Server {
       --open_;
       return false;
     }
-    Serve(std::make_unique<Connection>(fd, stop_fd_, options_.read_timeout, options_.write_timeout), true);
+    Serve(std::make_unique<Connection>(fd, stop_fd_, options_.read_timeout, options_.write_timeout),
+          true);
     return true;
   }
 
@@ -164,16 +165,22 @@ class HttpServer::Impl final : public httplib::Server {
     Connection& connection = *owned;
     SocketStream& stream = connection.stream;
     t_connection = &connection;
-    const auto keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
+    const auto keep_alive =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
     // Called by the library once the request line and headers are in.
-    const std::function<void(httplib::Request&)> head_done = [&stream](httplib::Request&) { stream.EndHead(); };
+    const std::function<void(httplib::Request&)> head_done = [&stream](httplib::Request&) {
+      stream.EndHead();
+    };
     // A fresh connection gets only the header timeout to start its request: connections
     // opened and left silent (a flood) must not hold slots for the keep-alive time.
-    auto idle_limit = fresh ? std::chrono::duration_cast<std::chrono::milliseconds>(options_.header_timeout) : keep_alive;
+    auto idle_limit =
+        fresh ? std::chrono::duration_cast<std::chrono::milliseconds>(options_.header_timeout)
+              : keep_alive;
     while (!stopping_) {
       if (!stream.WaitReadable(idle_limit)) break;
       idle_limit = keep_alive;
-      stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout, options_.max_header_bytes);
+      stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
+                       options_.max_header_bytes);
       stream.SetWriteThrough(false);
       bool closed_by_client = false;
       const bool ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
@@ -205,8 +212,8 @@ class HttpServer::Impl final : public httplib::Server {
     feed_.EndWait(poll.request.channels, poll.waiter);
     if (result.status == WaitStatus::kPending) result.status = WaitStatus::kShutdown;
     const Reply reply = LongPollReply(result);
-    const std::string head = ParkingLot::FormatHead(reply, reply.body.size(), poll.extra_headers, true,
-                                                    options_.keep_alive_timeout);
+    const std::string head = ParkingLot::FormatHead(reply, reply.body.size(), poll.extra_headers,
+                                                    true, options_.keep_alive_timeout);
     connection.stream.write(head.data(), head.size());
     connection.stream.write(reply.body.data(), reply.body.size());
   }
@@ -238,17 +245,19 @@ class HttpServer::Impl final : public httplib::Server {
         "Content-Length: 62\r\n"
         "\r\n"
         "{\"error\":\"too many connections, retry in a second\",\"code\":503}";
-    static_assert(sizeof("{\"error\":\"too many connections, retry in a second\",\"code\":503}") - 1 == 62);
-    [[maybe_unused]] ssize_t n = ::send(fd, kResponse, sizeof kResponse - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    static_assert(
+        sizeof("{\"error\":\"too many connections, retry in a second\",\"code\":503}") - 1 == 62);
+    [[maybe_unused]] ssize_t n =
+        ::send(fd, kResponse, sizeof kResponse - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (wait_for_peer) DrainBeforeClose(fd);
     refused_++;
-    if (LogEnabled(LogLevel::kDebug)) Log(LogLevel::kDebug, "refused a connection: at the connection cap");
+    if (LogEnabled(LogLevel::kDebug))
+      Log(LogLevel::kDebug, "refused a connection: at the connection cap");
   }
 
   void InstallRoutes() {
-    set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      return PreRoute(req, res);
-    });
+    set_pre_routing_handler(
+        [this](const httplib::Request& req, httplib::Response& res) { return PreRoute(req, res); });
 
     // Also what operators (and tests) watch: how many requests are held and how many
     // connections are open.
@@ -271,17 +280,18 @@ class HttpServer::Impl final : public httplib::Server {
       poll.request = std::move(start.request);
       poll.waiter = std::move(waiter);
       poll.deadline = start.deadline;
-      if (std::string origin = cors_.AllowOrigin(req.get_header_value("Origin"), false); !origin.empty()) {
+      if (std::string origin = cors_.AllowOrigin(req.get_header_value("Origin"), false);
+          !origin.empty()) {
         poll.extra_headers = "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
       }
-      poll.log_prefix = ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
+      poll.log_prefix =
+          ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
       // The library's own response for this request goes nowhere; the lot sends the real one.
       t_connection->stream.DiscardWrites(true);
     });
 
-    Get("/real_time_feed/stream", [this](const httplib::Request& req, httplib::Response& res) {
-      ServeStream(req, res);
-    });
+    Get("/real_time_feed/stream",
+        [this](const httplib::Request& req, httplib::Response& res) { ServeStream(req, res); });
 
     // A content reader so the body limit holds for chunked bodies too, and form bodies
     // are not cut at the library's compile-time 8 KiB.
@@ -302,7 +312,8 @@ class HttpServer::Impl final : public httplib::Server {
       });
       if (too_large) {
         CloseAfterResponse();
-        return SendError(res, 413, "body larger than " + std::to_string(options_.max_body) + " bytes");
+        return SendError(res, 413,
+                         "body larger than " + std::to_string(options_.max_body) + " bytes");
       }
       if (!read_ok) {
         CloseAfterResponse();
@@ -318,31 +329,41 @@ class HttpServer::Impl final : public httplib::Server {
 
     set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {
-      // Bodies our handlers set are already JSON errors; fill in only the library's own.
-      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      std::string message;
-      switch (res.status) {
-        case 404: message = "not found: " + req.path; break;
-        case 413: message = "body too large"; break;
-        case 414: message = "URI too long"; break;
-        case 400: message = "malformed HTTP request"; break;
-        default: message = "request failed with status " + std::to_string(res.status);
-      }
-      SendError(res, res.status, message);
-      return httplib::Server::HandlerResponse::Handled;
-    }));
+          // Bodies our handlers set are already JSON errors; fill in only the library's own.
+          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          std::string message;
+          switch (res.status) {
+            case 404:
+              message = "not found: " + req.path;
+              break;
+            case 413:
+              message = "body too large";
+              break;
+            case 414:
+              message = "URI too long";
+              break;
+            case 400:
+              message = "malformed HTTP request";
+              break;
+            default:
+              message = "request failed with status " + std::to_string(res.status);
+          }
+          SendError(res, res.status, message);
+          return httplib::Server::HandlerResponse::Handled;
+        }));
 
-    set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unknown exception";
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      Log(LogLevel::kError, "internal error on " + req.method + " " + req.path + ": " + what);
-      SendError(res, 500, "internal server error");
-    });
+    set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "unknown exception";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          Log(LogLevel::kError, "internal error on " + req.method + " " + req.path + ": " + what);
+          SendError(res, 500, "internal server error");
+        });
 
     set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!cors_.enabled()) return;
@@ -357,8 +378,9 @@ class HttpServer::Impl final : public httplib::Server {
     set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       // A parked poll is logged when the lot answers it.
       if (!LogEnabled(LogLevel::kInfo) || (t_connection && t_connection->parked)) return;
-      Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\" " +
-                               std::to_string(res.status) + " " + std::to_string(res.body.size()));
+      Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) +
+                               "\" " + std::to_string(res.status) + " " +
+                               std::to_string(res.body.size()));
     });
   }
 
@@ -407,7 +429,8 @@ class HttpServer::Impl final : public httplib::Server {
   // Behind a proxy the peer is the proxy; the client is what a trusted proxy says it is.
   std::string ClientAddress(const httplib::Request& req) const {
     const auto& trusted = options_.trusted_proxies;
-    if (std::find(trusted.begin(), trusted.end(), req.remote_addr) == trusted.end()) return req.remote_addr;
+    if (std::find(trusted.begin(), trusted.end(), req.remote_addr) == trusted.end())
+      return req.remote_addr;
     if (std::string real_ip = req.get_header_value("X-Real-IP"); !real_ip.empty()) return real_ip;
     // The last hop appended the address it saw; earlier entries are the client's own claims.
     std::string forwarded = req.get_header_value("X-Forwarded-For");

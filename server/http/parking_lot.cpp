@@ -41,9 +41,12 @@ constexpr std::uint64_t kEventTag = 0;
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -58,8 +61,8 @@ std::string AnswerKey(const WaitRequest& request) {
 
 }  // namespace
 
-ParkingLot::ParkingLot(Feed& feed, std::chrono::seconds keep_alive, std::chrono::seconds write_timeout,
-                       Callbacks callbacks)
+ParkingLot::ParkingLot(Feed& feed, std::chrono::seconds keep_alive,
+                       std::chrono::seconds write_timeout, Callbacks callbacks)
     : feed_(feed),
       keep_alive_(keep_alive),
       write_timeout_(write_timeout),
@@ -103,13 +106,15 @@ bool ParkingLot::Park(std::unique_ptr<Connection>& connection) {
   return true;
 }
 
-std::string ParkingLot::FormatHead(const Reply& reply, std::size_t body_size, const std::string& extra_headers,
-                                   bool close, std::chrono::seconds keep_alive) {
+std::string ParkingLot::FormatHead(const Reply& reply, std::size_t body_size,
+                                   const std::string& extra_headers, bool close,
+                                   std::chrono::seconds keep_alive) {
   std::string headers = "Content-Type: " + reply.content_type + "\r\n";
   for (const auto& [name, value] : reply.headers) headers += name + ": " + value + "\r\n";
-  return "HTTP/1.1 " + std::to_string(reply.status) + " " + Reason(reply.status) + "\r\n" + headers + extra_headers +
-         "Content-Length: " + std::to_string(body_size) + "\r\n" +
-         (close ? std::string("Connection: close\r\n") : "Keep-Alive: timeout=" + std::to_string(keep_alive.count()) + "\r\n") +
+  return "HTTP/1.1 " + std::to_string(reply.status) + " " + Reason(reply.status) + "\r\n" +
+         headers + extra_headers + "Content-Length: " + std::to_string(body_size) + "\r\n" +
+         (close ? std::string("Connection: close\r\n")
+                : "Keep-Alive: timeout=" + std::to_string(keep_alive.count()) + "\r\n") +
          "\r\n";
 }
 
@@ -136,7 +141,8 @@ void ParkingLot::Run() {
   for (;;) {
     int timeout_ms = -1;
     if (!timers_.empty()) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
       timeout_ms = static_cast<int>(std::max<long>(left.count(), 0));
     }
     const int n = ::epoll_wait(epoll_fd_, events, 512, timeout_ms);
@@ -267,7 +273,8 @@ void ParkingLot::StartSending(Entry& entry, const Answer& answer) {
   EndWait(entry);
   const ParkedPoll& poll = *entry.connection->parked;
   entry.close_after_send = poll.close_after || answer.reply.status != 200;
-  entry.head = FormatHead(answer.reply, answer.body->size(), poll.extra_headers, entry.close_after_send, keep_alive_);
+  entry.head = FormatHead(answer.reply, answer.body->size(), poll.extra_headers,
+                          entry.close_after_send, keep_alive_);
   entry.body = answer.body;
   entry.sent = 0;
   if (LogEnabled(LogLevel::kInfo)) {
@@ -288,7 +295,8 @@ void ParkingLot::ContinueSending(Entry& entry) {
       parts[count++] = {const_cast<char*>(entry.body->data()), entry.body->size()};
     } else {
       const std::size_t offset = entry.sent - entry.head.size();
-      parts[count++] = {const_cast<char*>(entry.body->data()) + offset, entry.body->size() - offset};
+      parts[count++] = {const_cast<char*>(entry.body->data()) + offset,
+                        entry.body->size() - offset};
     }
     msghdr message{};
     message.msg_iov = parts;
@@ -350,8 +358,9 @@ void ParkingLot::Shutdown() {
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(2);
   epoll_event events[512];
   for (;;) {
-    const bool sending = std::any_of(entries_.begin(), entries_.end(),
-                                     [](const auto& e) { return e.second->state == State::kSending; });
+    const bool sending = std::any_of(entries_.begin(), entries_.end(), [](const auto& e) {
+      return e.second->state == State::kSending;
+    });
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (!sending || left <= 0) break;
     const int n = ::epoll_wait(epoll_fd_, events, 512, static_cast<int>(left));

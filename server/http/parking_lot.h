@@ -54,8 +54,9 @@ class ParkingLot {
 
   // The status line and headers of `reply` (its body is `body_size` bytes) plus
   // `extra_headers` lines, ending the connection after it when `close`.
-  static std::string FormatHead(const Reply& reply, std::size_t body_size, const std::string& extra_headers,
-                                bool close, std::chrono::seconds keep_alive);
+  static std::string FormatHead(const Reply& reply, std::size_t body_size,
+                                const std::string& extra_headers, bool close,
+                                std::chrono::seconds keep_alive);
 
   // Answers the parked polls, closes everything, and ends the lot's thread.
   void Stop();
@@ -98,10 +99,11 @@ class ParkingLot {
   std::atomic<std::uint64_t> next_id_{1};
 
   std::mutex queue_mu_;
-  std::vector<std::pair<std::uint64_t, std::unique_ptr<Connection>>> incoming_;  // Guarded by queue_mu_.
-  std::vector<std::uint64_t> woken_;                                             // Guarded by queue_mu_.
-  bool stop_requested_ = false;                                                  // Guarded by queue_mu_.
-  bool signalled_ = false;                                                       // Guarded by queue_mu_.
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<Connection>>>
+      incoming_;                      // Guarded by queue_mu_.
+  std::vector<std::uint64_t> woken_;  // Guarded by queue_mu_.
+  bool stop_requested_ = false;       // Guarded by queue_mu_.
+  bool signalled_ = false;            // Guarded by queue_mu_.
 
   // Owned by the lot's thread.
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> entries_;

@@ -43,7 +43,8 @@ bool SocketStream::WaitFor(short events, std::chrono::milliseconds timeout) cons
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    const int n = ::poll(fds, watch_stop ? 2 : 1, static_cast<int>(std::max<long>(left.count(), 0)));
+    const int n =
+        ::poll(fds, watch_stop ? 2 : 1, static_cast<int>(std::max<long>(left.count(), 0)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     if (watch_stop && (fds[1].revents & POLLIN)) return false;
@@ -59,7 +60,9 @@ bool SocketStream::WaitReadable(std::chrono::milliseconds timeout) {
   return WaitFor(POLLIN, timeout);
 }
 
-bool SocketStream::is_readable() const { return has_buffered_input() || WaitFor(POLLIN, read_timeout_); }
+bool SocketStream::is_readable() const {
+  return has_buffered_input() || WaitFor(POLLIN, read_timeout_);
+}
 
 // Called by the library before each chunk of a stream: a closed peer ends the stream
 // here; a full socket is waited for by write().
@@ -71,7 +74,8 @@ bool SocketStream::PeerClosed() const {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-void SocketStream::BeginHead(std::chrono::steady_clock::time_point deadline, std::size_t max_bytes) {
+void SocketStream::BeginHead(std::chrono::steady_clock::time_point deadline,
+                             std::size_t max_bytes) {
   in_head_ = true;
   head_failed_ = false;
   head_deadline_ = deadline;
@@ -103,8 +107,8 @@ bool SocketStream::Refill() {
     std::chrono::milliseconds wait = read_timeout_;
     if (in_head_) {
       // Out of time for the head: the library answers 400 and we close.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline_ -
-                                                                              std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          head_deadline_ - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         head_failed_ = true;
         return false;
@@ -163,7 +167,8 @@ bool SocketStream::SendAll(const char* ptr, std::size_t size) {
     if (n < 0 && errno == EINTR) continue;
     // A full socket buffer: wait for room, up to the write timeout (a client that stopped
     // reading loses its connection, nobody else waits for it).
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && WaitFor(POLLOUT, write_timeout_)) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && WaitFor(POLLOUT, write_timeout_))
+      continue;
     return false;
   }
   return true;
@@ -172,13 +177,15 @@ bool SocketStream::SendAll(const char* ptr, std::size_t size) {
 void SocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) AddressToString(addr, ip, port);
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    AddressToString(addr, ip, port);
 }
 
 void SocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) AddressToString(addr, ip, port);
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    AddressToString(addr, ip, port);
 }
 
 }  // namespace livefeed

@@ -30,8 +30,8 @@ void* ThreadPerConnection::RunThread(void* arg) {
     task = nullptr;
     std::unique_lock lock(state->mu);
     ++state->idle;
-    const bool got_work = state->work.wait_for(lock, state->idle_timeout,
-                                               [&] { return !state->tasks.empty() || state->shutting_down; });
+    const bool got_work = state->work.wait_for(
+        lock, state->idle_timeout, [&] { return !state->tasks.empty() || state->shutting_down; });
     if (!state->tasks.empty()) {
       // enqueue() already counted this thread as taken.
       task = std::move(state->tasks.front());

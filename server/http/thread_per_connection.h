@@ -37,8 +37,8 @@ class ThreadPerConnection final : public httplib::TaskQueue {
     std::size_t stack_bytes;
     std::chrono::seconds idle_timeout;
     std::mutex mu;
-    std::condition_variable work;        // A task for an idle thread, or shutdown.
-    std::condition_variable all_exited;  // threads reached 0.
+    std::condition_variable work;             // A task for an idle thread, or shutdown.
+    std::condition_variable all_exited;       // threads reached 0.
     std::deque<std::function<void()>> tasks;  // Guarded by mu; never more than `idle`.
     std::size_t threads = 0;                  // Guarded by mu.
     std::size_t idle = 0;                     // Guarded by mu: threads waiting for a task.

@@ -70,8 +70,9 @@ ReadResult MemoryStore::Read(const std::vector<std::string>& channels, std::uint
     }
     const Channel& channel = it->second;
     if (since != 0 && since < channel.evicted_upto) result.truncated = true;
-    auto first = std::upper_bound(channel.items.begin(), channel.items.end(), select_after,
-                                  [](std::uint64_t id, const ItemPtr& item) { return id < item->id; });
+    auto first =
+        std::upper_bound(channel.items.begin(), channel.items.end(), select_after,
+                         [](std::uint64_t id, const ItemPtr& item) { return id < item->id; });
     result.items.insert(result.items.end(), first, channel.items.end());
   }
   if (channels.size() > 1) {

@@ -18,7 +18,8 @@ std::optional<Reply> CheckToken(const std::string& expected, const std::string& 
   if (expected.empty()) return std::nullopt;
   static constexpr std::string_view kBearer = "Bearer ";
   std::string presented;
-  if (authorization.size() > kBearer.size() && authorization.compare(0, kBearer.size(), kBearer) == 0) {
+  if (authorization.size() > kBearer.size() &&
+      authorization.compare(0, kBearer.size(), kBearer) == 0) {
     presented = authorization.substr(kBearer.size());
   } else if (!query_token.empty()) {
     presented = query_token;
@@ -41,15 +42,16 @@ std::string CorsPolicy::AllowOrigin(const std::string& origin, bool publishing) 
 
 Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool publishing) {
   const std::string allowed = policy.AllowOrigin(origin, publishing);
-  if (allowed.empty()) return JsonError(403, "origin '" + origin.substr(0, 100) + "' is not allowed");
+  if (allowed.empty())
+    return JsonError(403, "origin '" + origin.substr(0, 100) + "' is not allowed");
   Reply reply;
   reply.status = 204;
   reply.content_type.clear();
   reply.headers = {
       {"Access-Control-Allow-Origin", allowed},
       {"Access-Control-Allow-Methods", publishing ? "POST" : "GET"},
-      {"Access-Control-Allow-Headers",
-       publishing ? "Content-Type, Authorization, Idempotency-Key" : "Authorization, Last-Event-ID"},
+      {"Access-Control-Allow-Headers", publishing ? "Content-Type, Authorization, Idempotency-Key"
+                                                  : "Authorization, Last-Event-ID"},
       {"Access-Control-Max-Age", "600"},
       {"Vary", "Origin"},
   };

@@ -82,7 +82,8 @@ std::optional<FormFields> DecodeForm(std::string_view body) {
     if (!pair.empty()) {
       const std::size_t eq = pair.find('=');
       auto name = PercentDecode(pair.substr(0, eq));
-      auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+      auto value =
+          PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
       if (!name || !value) return std::nullopt;
       fields.emplace_back(std::move(*name), std::move(*value));
     }

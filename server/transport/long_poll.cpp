@@ -24,8 +24,8 @@ std::string FormatPollAnswer(const WaitResult& result) {
 LongPollStart StartLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
                             const std::shared_ptr<Waiter>& waiter) {
   LongPollStart start;
-  ParsedSubscription parsed =
-      ParseSubscription(params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {"token"}});
+  ParsedSubscription parsed = ParseSubscription(
+      params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {"token"}});
   if (!parsed.subscription) {
     start.reply = parsed.error;
     return start;
@@ -35,8 +35,9 @@ LongPollStart StartLongPoll(Feed& feed, const QueryParams& params, const LongPol
   start.request.since = sub.since.value_or(0);
   start.request.from_now = !sub.since.has_value();
   start.request.limit = options.max_items;
-  start.deadline = Waiter::Clock::now() +
-                   (sub.timeout_seconds ? std::chrono::seconds(*sub.timeout_seconds) : options.default_timeout);
+  start.deadline =
+      Waiter::Clock::now() +
+      (sub.timeout_seconds ? std::chrono::seconds(*sub.timeout_seconds) : options.default_timeout);
 
   WaitResult result = feed.BeginWait(start.request, waiter);
   start.request.since = result.cursor;

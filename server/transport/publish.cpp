@@ -17,7 +17,8 @@ ParsedPublish Bad(int status, const std::string& message) {
   return parsed;
 }
 
-// The media type without parameters, lower-cased: "Application/JSON; charset=utf-8" → "application/json".
+// The media type without parameters, lower-cased: "Application/JSON; charset=utf-8" →
+// "application/json".
 std::string MediaType(const std::string& content_type) {
   std::string type = content_type.substr(0, content_type.find(';'));
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
@@ -113,7 +114,8 @@ ParsedPublish ParseJson(const PublishRequest& request) {
     parsed.draft.type = body["type"].get<std::string>();
   }
   parsed.draft.data_json = body["data"].dump();
-  return CheckType(SetChannel(std::move(parsed), channel, body.contains("channel"), request.params));
+  return CheckType(
+      SetChannel(std::move(parsed), channel, body.contains("channel"), request.params));
 }
 
 ParsedPublish ParseForm(const PublishRequest& request) {
@@ -152,8 +154,9 @@ ParsedPublish ParsePublish(const PublishRequest& request) {
   const std::string media_type = MediaType(request.content_type);
   if (media_type == "application/json") return ParseJson(request);
   if (media_type == "application/x-www-form-urlencoded") return ParseForm(request);
-  return Bad(415, "Content-Type must be application/json or application/x-www-form-urlencoded, got '" +
-                      request.content_type.substr(0, 80) + "'");
+  return Bad(415,
+             "Content-Type must be application/json or application/x-www-form-urlencoded, got '" +
+                 request.content_type.substr(0, 80) + "'");
 }
 
 Reply HandlePublish(Feed& feed, const PublishRequest& request, IdempotencyCache* keys) {
@@ -189,8 +192,8 @@ Reply HandlePublish(Feed& feed, const PublishRequest& request, IdempotencyCache*
     return reply;
   }
   Reply reply;
-  reply.body = "{\"id\":" + std::to_string(item->id) + ",\"timestamp\":" + std::to_string(item->timestamp_ms) +
-               ",\"channel\":";
+  reply.body = "{\"id\":" + std::to_string(item->id) +
+               ",\"timestamp\":" + std::to_string(item->timestamp_ms) + ",\"channel\":";
   AppendJsonString(reply.body, item->channel);
   reply.body += '}';
   if (replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");

@@ -2,7 +2,8 @@
 
 namespace livefeed {
 
-void AppendSseEvent(std::string& out, std::uint64_t id, std::string_view event, std::string_view data) {
+void AppendSseEvent(std::string& out, std::uint64_t id, std::string_view event,
+                    std::string_view data) {
   if (id != 0) {
     out += "id: ";
     out += std::to_string(id);

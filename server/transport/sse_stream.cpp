@@ -4,9 +4,10 @@
 
 namespace livefeed {
 
-SseStream::Opened SseStream::Open(Feed& feed, const QueryParams& params, const std::string& last_event_id,
-                                  const SseOptions& options) {
-  ParsedSubscription parsed = ParseSubscription(params, {.max_timeout_seconds = 1, .extra_parameters = {"typed", "token"}});
+SseStream::Opened SseStream::Open(Feed& feed, const QueryParams& params,
+                                  const std::string& last_event_id, const SseOptions& options) {
+  ParsedSubscription parsed =
+      ParseSubscription(params, {.max_timeout_seconds = 1, .extra_parameters = {"typed", "token"}});
   if (!parsed.subscription) return {nullptr, parsed.error};
   Subscription sub = std::move(*parsed.subscription);
   if (sub.timeout_seconds) return {nullptr, JsonError(400, "'timeout' does not apply to a stream")};
@@ -37,7 +38,8 @@ bool SseStream::Next(std::string& out) {
   request.since = cursor_;
   request.from_now = from_now_;
   request.limit = options_.max_items;
-  WaitResult result = feed_.WaitForItems(request, Waiter::Clock::now() + options_.ping_interval, waiter_);
+  WaitResult result =
+      feed_.WaitForItems(request, Waiter::Clock::now() + options_.ping_interval, waiter_);
   from_now_ = false;
   cursor_ = result.cursor;
   switch (result.status) {
@@ -49,7 +51,8 @@ bool SseStream::Next(std::string& out) {
                        "{\"cursor\":" + std::to_string(request.since) + "}");
       }
       for (const ItemPtr& item : result.items) {
-        AppendSseEvent(out, item->id, subscription_.typed_events ? item->type : std::string(), item->json);
+        AppendSseEvent(out, item->id, subscription_.typed_events ? item->type : std::string(),
+                       item->json);
       }
       return true;
     case WaitStatus::kTimeout:

@@ -16,11 +16,13 @@ std::string AddChannels(const std::string& list, std::vector<std::string>& chann
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = list.find(',', start);
-    const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string name =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!IsValidChannelName(name)) {
       return "invalid channel name '" + name.substr(0, 80) + "': use " + kChannelCharsetDescription;
     }
-    if (std::find(channels.begin(), channels.end(), name) == channels.end()) channels.push_back(name);
+    if (std::find(channels.begin(), channels.end(), name) == channels.end())
+      channels.push_back(name);
     if (comma == std::string::npos) return {};
     start = comma + 1;
   }
@@ -40,7 +42,8 @@ ParsedSubscription ParseSubscription(const QueryParams& params, const Subscripti
   Subscription sub;
   for (const auto& [name, value] : params) {
     const bool single = name == "since" || name == "timeout" || name == "typed" || name == "token";
-    if (single && params.count(name) > 1) return Bad("parameter '" + name + "' given more than once");
+    if (single && params.count(name) > 1)
+      return Bad("parameter '" + name + "' given more than once");
 
     if (name == "channel") {
       std::string error = AddChannels(value, sub.channels);
@@ -57,7 +60,8 @@ ParsedSubscription ParseSubscription(const QueryParams& params, const Subscripti
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || seconds < 1 ||
           seconds > limits.max_timeout_seconds) {
         return Bad("'timeout' must be whole seconds from 1 to " +
-                   std::to_string(limits.max_timeout_seconds) + ", got '" + value.substr(0, 40) + "'");
+                   std::to_string(limits.max_timeout_seconds) + ", got '" + value.substr(0, 40) +
+                   "'");
       }
       sub.timeout_seconds = seconds;
     } else if (name == "typed" &&

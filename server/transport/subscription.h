@@ -14,10 +14,10 @@ namespace livefeed {
 inline constexpr std::size_t kMaxChannelsPerRequest = 16;
 
 struct Subscription {
-  std::vector<std::string> channels;    // Valid and distinct, at least one.
-  std::optional<std::uint64_t> since;   // Absent: from now on.
-  std::optional<int> timeout_seconds;   // Absent: the server's default.
-  bool typed_events = true;             // Stream only: name events by item type.
+  std::vector<std::string> channels;   // Valid and distinct, at least one.
+  std::optional<std::uint64_t> since;  // Absent: from now on.
+  std::optional<int> timeout_seconds;  // Absent: the server's default.
+  bool typed_events = true;            // Stream only: name events by item type.
 };
 
 struct SubscriptionLimits {

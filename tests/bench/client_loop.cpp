@@ -18,7 +18,9 @@ namespace {
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -30,13 +32,15 @@ std::string GetRequest(const std::string& target) {
 }
 
 std::string PostJsonRequest(const std::string& target, const std::string& body) {
-  return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+  return "POST " + target +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 ClientLoop::ClientLoop(std::uint16_t port)
     : port_(port), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)), read_buffer_(64 * 1024) {
-  if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  if (epoll_fd_ < 0)
+    throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
 }
 
 ClientLoop::~ClientLoop() { ::close(epoll_fd_); }
@@ -52,7 +56,8 @@ void ClientLoop::Open(Conn& conn) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port_);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(conn.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+  if (::connect(conn.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno != EINPROGRESS) {
     return Fail(conn, std::string("connect: ") + std::strerror(errno));
   }
   epoll_event ev{};
@@ -104,8 +109,8 @@ void ClientLoop::WatchWrite(Conn& conn, bool on) {
 
 void ClientLoop::Flush(Conn& conn) {
   while (conn.out_pos_ < conn.out_.size()) {
-    const ssize_t n = ::send(conn.fd, conn.out_.data() + conn.out_pos_, conn.out_.size() - conn.out_pos_,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::send(conn.fd, conn.out_.data() + conn.out_pos_,
+                             conn.out_.size() - conn.out_pos_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -141,7 +146,9 @@ void ClientLoop::Read(Conn& conn) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       return Fail(conn, std::string("recv: ") + std::strerror(errno));
     }
-    if (n == 0) return Fail(conn, conn.awaiting ? "closed by the server before the answer" : "closed by the server");
+    if (n == 0)
+      return Fail(
+          conn, conn.awaiting ? "closed by the server before the answer" : "closed by the server");
     conn.in_.append(read_buffer_.data(), static_cast<std::size_t>(n));
     if (!Parse(conn)) return Fail(conn, "malformed HTTP answer");
     if (conn.fd < 0) return;
@@ -166,14 +173,15 @@ bool ClientLoop::Parse(Conn& conn) {
       std::size_t line = head.find("\r\n");
       while (line != std::string_view::npos) {
         const std::size_t next = head.find("\r\n", line + 2);
-        std::string_view header = head.substr(line + 2, next == std::string_view::npos ? std::string_view::npos
-                                                                                       : next - line - 2);
+        std::string_view header = head.substr(
+            line + 2, next == std::string_view::npos ? std::string_view::npos : next - line - 2);
         const std::size_t colon = header.find(':');
         if (colon != std::string_view::npos) {
           std::string_view name = header.substr(0, colon);
           std::string_view value = header.substr(colon + 1);
           while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-          if (IEquals(name, "Content-Length")) conn.content_length_ = std::strtoull(std::string(value).c_str(), nullptr, 10);
+          if (IEquals(name, "Content-Length"))
+            conn.content_length_ = std::strtoull(std::string(value).c_str(), nullptr, 10);
           if (IEquals(name, "Transfer-Encoding") && IEquals(value, "chunked")) conn.chunked_ = true;
         }
         line = next;
@@ -192,7 +200,8 @@ bool ClientLoop::Parse(Conn& conn) {
           if (eol == std::string::npos) break;
           conn.chunk_left_ = std::strtoull(in.substr(pos, eol - pos).c_str(), nullptr, 16);
           pos = eol + 2;
-          conn.chunk_state_ = conn.chunk_left_ == 0 ? Conn::ChunkState::kTrailer : Conn::ChunkState::kData;
+          conn.chunk_state_ =
+              conn.chunk_left_ == 0 ? Conn::ChunkState::kTrailer : Conn::ChunkState::kData;
           progressed = true;
           break;
         }
@@ -251,7 +260,8 @@ bool ClientLoop::RunUntil(const std::function<bool()>& done, Clock::time_point d
     const auto now = Clock::now();
     if (now >= deadline) return false;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-    const int n = ::epoll_wait(epoll_fd_, events, 1024, static_cast<int>(std::min<long long>(left + 1, 100)));
+    const int n =
+        ::epoll_wait(epoll_fd_, events, 1024, static_cast<int>(std::min<long long>(left + 1, 100)));
     for (int i = 0; i < n; ++i) {
       Conn& conn = *static_cast<Conn*>(events[i].data.ptr);
       if (conn.fd >= 0) HandleEvent(conn, events[i].events);

@@ -30,8 +30,8 @@ struct Conn {
   std::size_t index = 0;  // The caller's client number.
   int fd = -1;
   bool connected = false;
-  bool failed = false;     // Connect/read/write error, unexpected close or bad HTTP.
-  bool awaiting = false;   // A request was sent and its answer is not complete.
+  bool failed = false;    // Connect/read/write error, unexpected close or bad HTTP.
+  bool awaiting = false;  // A request was sent and its answer is not complete.
   std::string error;
   Clock::time_point opened_at{};
   Clock::time_point connected_at{};

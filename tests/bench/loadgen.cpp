@@ -58,7 +58,8 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 // only ever starts an item.
 std::vector<std::uint64_t> ItemIds(const std::string& body) {
   std::vector<std::uint64_t> ids;
-  for (std::size_t pos = body.find("{\"id\":"); pos != std::string::npos; pos = body.find("{\"id\":", pos + 6)) {
+  for (std::size_t pos = body.find("{\"id\":"); pos != std::string::npos;
+       pos = body.find("{\"id\":", pos + 6)) {
     ids.push_back(std::strtoull(body.c_str() + pos + 6, nullptr, 10));
   }
   return ids;
@@ -89,7 +90,9 @@ struct Latency {
 double OwnCpuSeconds() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -153,7 +156,9 @@ class Bench {
     }
     report_.n = o_.clients;
     report_.idle = SampleProcess(o_.pid);
-    auto has = [&](const std::string& phase) { return ("," + o_.phases + ",").find("," + phase + ",") != std::string::npos; };
+    auto has = [&](const std::string& phase) {
+      return ("," + o_.phases + ",").find("," + phase + ",") != std::string::npos;
+    };
     if (has("longpoll")) LongPollFanout();
     if (has("sse")) SseFanout();
     if (has("sustained")) Sustained();
@@ -189,13 +194,15 @@ class Bench {
   }
 
   std::uint64_t PublishNow(const std::string& channel) {
-    auto r = Request(control_, PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(0)));
+    auto r =
+        Request(control_, PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(0)));
     if (!r || r->status != 200) return 0;
     return NumberAfter(r->body, "\"id\":");
   }
 
   // Polls /healthz until `check(health)` holds.
-  bool WaitForHealth(const std::function<bool(const nlohmann::json&)>& check, Clock::duration timeout) {
+  bool WaitForHealth(const std::function<bool(const nlohmann::json&)>& check,
+                     Clock::duration timeout) {
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
       if (auto h = Healthz(); h && check(*h)) return true;
@@ -205,30 +212,37 @@ class Bench {
   }
 
   bool WaitForWaiting(std::size_t n, Clock::duration timeout = std::chrono::seconds(60)) {
-    return WaitForHealth([n](const nlohmann::json& h) { return h.value("waiting", 0u) >= n; }, timeout);
+    return WaitForHealth([n](const nlohmann::json& h) { return h.value("waiting", 0u) >= n; },
+                         timeout);
   }
 
   // Between phases: the server has let go of the previous phase's connections.
   void WaitForQuiet() {
-    WaitForHealth([](const nlohmann::json& h) { return h.value("connections", 0u) <= 2 && h.value("waiting", 0u) == 0; },
-                  std::chrono::seconds(30));
+    WaitForHealth(
+        [](const nlohmann::json& h) {
+          return h.value("connections", 0u) <= 2 && h.value("waiting", 0u) == 0;
+        },
+        std::chrono::seconds(30));
   }
 
   // Opens conns in batches, each batch established before the next (the server creates a
   // thread per connection; a flood of SYNs beyond its backlog would only be retransmitted).
-  void OpenAll(std::vector<std::unique_ptr<Conn>>& conns, const std::function<std::string(Conn&)>& request) {
+  void OpenAll(std::vector<std::unique_ptr<Conn>>& conns,
+               const std::function<std::string(Conn&)>& request) {
     for (std::size_t start = 0; start < conns.size(); start += o_.open_batch) {
       const std::size_t end = std::min(conns.size(), start + o_.open_batch);
       for (std::size_t i = start; i < end; ++i) {
         loop_.Open(*conns[i]);
         loop_.Send(*conns[i], request(*conns[i]));
       }
-      loop_.RunUntil([&] {
-        for (std::size_t i = start; i < end; ++i) {
-          if (!conns[i]->connected && conns[i]->fd >= 0) return false;
-        }
-        return true;
-      }, Clock::now() + std::chrono::seconds(10));
+      loop_.RunUntil(
+          [&] {
+            for (std::size_t i = start; i < end; ++i) {
+              if (!conns[i]->connected && conns[i]->fd >= 0) return false;
+            }
+            return true;
+          },
+          Clock::now() + std::chrono::seconds(10));
     }
   }
 
@@ -236,7 +250,8 @@ class Bench {
     for (auto& c : conns) loop_.Close(*c);
   }
 
-  std::size_t CountFailed(const std::vector<std::unique_ptr<Conn>>& conns, std::string* first_error) {
+  std::size_t CountFailed(const std::vector<std::unique_ptr<Conn>>& conns,
+                          std::string* first_error) {
     std::size_t failed = 0;
     for (const auto& c : conns) {
       if (c->failed) {
@@ -265,18 +280,20 @@ class Bench {
 
   // Runs the rounds over conns already held; returns each round's latencies.
   std::vector<Latency> FanoutRounds(const char* name, const std::string& channel,
-                                    std::vector<std::unique_ptr<Conn>>& conns, std::vector<FanoutClient>& clients,
-                                    Round& round, std::size_t& errors) {
+                                    std::vector<std::unique_ptr<Conn>>& conns,
+                                    std::vector<FanoutClient>& clients, Round& round,
+                                    std::size_t& errors) {
     std::vector<Latency> rounds;
     // Connected before the clock starts: a round times the publish, not a TCP handshake.
     auto publisher = std::make_unique<Conn>();
     loop_.Open(*publisher);
-    loop_.RunUntil([&] { return publisher->connected || publisher->fd < 0; }, Clock::now() + std::chrono::seconds(10));
+    loop_.RunUntil([&] { return publisher->connected || publisher->fd < 0; },
+                   Clock::now() + std::chrono::seconds(10));
     for (int r = 0; r < o_.rounds; ++r) {
       const std::size_t alive = conns.size() - CountFailed(conns, nullptr);
       if (!WaitForWaiting(alive)) {
-        report_.Problem(std::string(name) + ": round " + std::to_string(r + 1) + ": /healthz never showed " +
-                        std::to_string(alive) + " waiting");
+        report_.Problem(std::string(name) + ": round " + std::to_string(r + 1) +
+                        ": /healthz never showed " + std::to_string(alive) + " waiting");
         break;
       }
       for (auto& c : clients) c.answered = false, c.got_count = 0, c.got_id = 0;
@@ -289,13 +306,17 @@ class Bench {
         publisher = std::make_unique<Conn>();
         loop_.Open(*publisher);
       }
-      publisher->on_response = [&](Conn&, Response& res) { published = NumberAfter(res.body, "\"id\":"); };
-      loop_.Send(*publisher, PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(r + 1)));
-      const bool all = loop_.RunUntil([&] {
-        return published != 0 && round.answered + round.failed >= conns.size();
-      }, round.t0 + std::chrono::seconds(60));
+      publisher->on_response = [&](Conn&, Response& res) {
+        published = NumberAfter(res.body, "\"id\":");
+      };
+      loop_.Send(*publisher,
+                 PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(r + 1)));
+      const bool all = loop_.RunUntil(
+          [&] { return published != 0 && round.answered + round.failed >= conns.size(); },
+          round.t0 + std::chrono::seconds(60));
       round.active = false;
-      const double server_cpu = SampleProcess(o_.pid).cpu_seconds - server_cpu0, own_cpu = OwnCpuSeconds() - own_cpu0;
+      const double server_cpu = SampleProcess(o_.pid).cpu_seconds - server_cpu0,
+                   own_cpu = OwnCpuSeconds() - own_cpu0;
       std::vector<double> latencies;
       std::size_t unserved = 0, wrong = 0;
       for (std::size_t i = 0; i < clients.size(); ++i) {
@@ -310,16 +331,19 @@ class Bench {
       Latency l = Summarize(latencies);
       l.server_cpu = server_cpu;
       l.loadgen_cpu = own_cpu;
-      std::cerr << "[" << name << "] round " << r + 1 << ": " << l.count << " answered, p50 " << l.p50 << " s, p99 "
-                << l.p99 << " s, all " << l.max << " s; CPU server " << server_cpu << " s, loadgen " << own_cpu << " s"
+      std::cerr << "[" << name << "] round " << r + 1 << ": " << l.count << " answered, p50 "
+                << l.p50 << " s, p99 " << l.p99 << " s, all " << l.max << " s; CPU server "
+                << server_cpu << " s, loadgen " << own_cpu << " s"
                 << (all ? "" : " (deadline passed)") << "\n";
       if (unserved || wrong) {
         errors += unserved + wrong;
         std::string first;
         const std::size_t failed = CountFailed(conns, &first);
-        report_.Problem(std::string(name) + ": round " + std::to_string(r + 1) + ": " + std::to_string(unserved) +
-                        " clients without an answer, " + std::to_string(wrong) + " wrong answers" +
-                        (failed ? " (" + std::to_string(failed) + " connections failed: " + first + ")" : ""));
+        report_.Problem(
+            std::string(name) + ": round " + std::to_string(r + 1) + ": " +
+            std::to_string(unserved) + " clients without an answer, " + std::to_string(wrong) +
+            " wrong answers" +
+            (failed ? " (" + std::to_string(failed) + " connections failed: " + first + ")" : ""));
       }
       rounds.push_back(l);
     }
@@ -332,11 +356,13 @@ class Bench {
     if (!measure_cpu || o_.pid <= 0) return;
     const ProcessSample before = SampleProcess(o_.pid);
     const auto t0 = Clock::now();
-    loop_.RunFor(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.cpu_seconds)));
+    loop_.RunFor(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.cpu_seconds)));
     const ProcessSample after = SampleProcess(o_.pid);
-    report_.held_cpu_percent = 100.0 * (after.cpu_seconds - before.cpu_seconds) / Seconds(Clock::now() - t0);
-    std::cerr << "[" << name << "] held: RSS " << into->rss_kib << " KiB, " << into->threads << " threads, idle CPU "
-              << report_.held_cpu_percent << " %\n";
+    report_.held_cpu_percent =
+        100.0 * (after.cpu_seconds - before.cpu_seconds) / Seconds(Clock::now() - t0);
+    std::cerr << "[" << name << "] held: RSS " << into->rss_kib << " KiB, " << into->threads
+              << " threads, idle CPU " << report_.held_cpu_percent << " %\n";
   }
 
   void LongPollFanout() {
@@ -346,7 +372,8 @@ class Bench {
     std::vector<FanoutClient> clients(o_.clients);
     Round round;
     auto poll = [channel](std::uint64_t since) {
-      return GetRequest("/real_time_feed?channel=" + channel + "&since=" + std::to_string(since) + "&timeout=120");
+      return GetRequest("/real_time_feed?channel=" + channel + "&since=" + std::to_string(since) +
+                        "&timeout=120");
     };
     for (std::size_t i = 0; i < conns.size(); ++i) {
       conns[i] = std::make_unique<Conn>();
@@ -374,12 +401,15 @@ class Bench {
     OpenAll(conns, [&](Conn& c) { return poll(clients[c.index].cursor); });
     if (!WaitForWaiting(conns.size(), std::chrono::seconds(120))) {
       std::string first;
-      report_.Problem("longpoll: " + std::to_string(o_.clients) + " long-polls were never all held (" +
-                      std::to_string(CountFailed(conns, &first)) + " connections failed: " + first + ")");
+      report_.Problem(
+          "longpoll: " + std::to_string(o_.clients) + " long-polls were never all held (" +
+          std::to_string(CountFailed(conns, &first)) + " connections failed: " + first + ")");
     }
-    std::cerr << "[longpoll] " << o_.clients << " held after " << Seconds(Clock::now() - t_open) << " s\n";
+    std::cerr << "[longpoll] " << o_.clients << " held after " << Seconds(Clock::now() - t_open)
+              << " s\n";
     SampleHeld("longpoll", report_.held, true);
-    report_.poll_rounds = FanoutRounds("longpoll", channel, conns, clients, round, report_.poll_errors);
+    report_.poll_rounds =
+        FanoutRounds("longpoll", channel, conns, clients, round, report_.poll_errors);
     CloseAll(conns);
     WaitForQuiet();
   }
@@ -394,7 +424,9 @@ class Bench {
       conns[i] = std::make_unique<Conn>();
       conns[i]->index = i;
       conns[i]->on_close = [&round](Conn&) { ++round.failed; };
-      conns[i]->on_response = [&](Conn& conn, Response&) { clients[conn.index].bad = true; };  // Stream ended.
+      conns[i]->on_response = [&](Conn& conn, Response&) {
+        clients[conn.index].bad = true;
+      };  // Stream ended.
       conns[i]->on_stream = [&](Conn& conn, std::string& body) {
         std::size_t end;
         while ((end = body.find("\n\n")) != std::string::npos) {
@@ -418,12 +450,14 @@ class Bench {
     }
     const auto t_open = Clock::now();
     OpenAll(conns, [&](Conn&) {
-      return GetRequest("/real_time_feed/stream?channel=" + channel + "&since=" + std::to_string(start));
+      return GetRequest("/real_time_feed/stream?channel=" + channel +
+                        "&since=" + std::to_string(start));
     });
     if (!WaitForWaiting(conns.size(), std::chrono::seconds(120))) {
       report_.Problem("sse: " + std::to_string(o_.clients) + " streams were never all waiting");
     }
-    std::cerr << "[sse] " << o_.clients << " streams held after " << Seconds(Clock::now() - t_open) << " s\n";
+    std::cerr << "[sse] " << o_.clients << " streams held after " << Seconds(Clock::now() - t_open)
+              << " s\n";
     SampleHeld("sse", report_.sse_held, false);
     report_.sse_rounds = FanoutRounds("sse", channel, conns, clients, round, report_.sse_errors);
     CloseAll(conns);
@@ -443,7 +477,8 @@ class Bench {
     std::vector<Client> clients(n);
     std::vector<std::unique_ptr<Conn>> conns(n);
     auto poll = [channel](std::uint64_t since) {
-      return GetRequest("/real_time_feed?channel=" + channel + "&since=" + std::to_string(since) + "&timeout=120");
+      return GetRequest("/real_time_feed?channel=" + channel + "&since=" + std::to_string(since) +
+                        "&timeout=120");
     };
     std::size_t delivered = 0;
     Clock::time_point last_delivery;
@@ -475,12 +510,14 @@ class Bench {
     OpenAll(conns, [&](Conn& c) { return poll(clients[c.index].cursor); });
     if (!WaitForWaiting(n)) report_.Problem("sustained: the clients were never all waiting");
 
-    std::cerr << "[sustained] " << n << " clients waiting; publishing for " << o_.sustained_seconds << " s\n";
+    std::cerr << "[sustained] " << n << " clients waiting; publishing for " << o_.sustained_seconds
+              << " s\n";
     std::vector<std::uint64_t> published;
     std::size_t publish_errors = 0;
     std::vector<std::unique_ptr<Conn>> publishers(o_.sustained_publishers);
     const auto t0 = Clock::now();
-    const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.sustained_seconds));
+    const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(o_.sustained_seconds));
     std::uint64_t seq = 0;
     for (auto& p : publishers) {
       p = std::make_unique<Conn>();
@@ -490,34 +527,41 @@ class Bench {
         } else {
           ++publish_errors;
         }
-        if (Clock::now() < t_end) loop_.Send(conn, PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(++seq)));
+        if (Clock::now() < t_end)
+          loop_.Send(conn,
+                     PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(++seq)));
       };
       loop_.Open(*p);
       loop_.Send(*p, PostJsonRequest("/send_feed_item?channel=" + channel, PublishBody(++seq)));
     }
-    loop_.RunUntil([&] {
-      for (auto& p : publishers) {
-        if (p->awaiting && p->fd >= 0) return false;
-      }
-      return Clock::now() >= t_end;
-    }, t_end + std::chrono::seconds(10));
+    loop_.RunUntil(
+        [&] {
+          for (auto& p : publishers) {
+            if (p->awaiting && p->fd >= 0) return false;
+          }
+          return Clock::now() >= t_end;
+        },
+        t_end + std::chrono::seconds(10));
     const auto t_published = Clock::now();
     std::sort(published.begin(), published.end());
     const std::uint64_t final_id = published.empty() ? start : published.back();
     std::uint64_t expected_hash = 0;
     for (std::uint64_t id : published) expected_hash += Mix(id);
-    const bool caught_up = loop_.RunUntil([&] {
-      for (const Client& c : clients) {
-        if (c.last < final_id) return false;
-      }
-      return true;
-    }, Clock::now() + std::chrono::seconds(30));
+    const bool caught_up = loop_.RunUntil(
+        [&] {
+          for (const Client& c : clients) {
+            if (c.last < final_id) return false;
+          }
+          return true;
+        },
+        Clock::now() + std::chrono::seconds(30));
     for (auto& p : publishers) loop_.Close(*p);
 
     report_.published = published.size();
     report_.delivered = delivered;
     report_.sustained_seconds = Seconds(std::max(last_delivery, t_published) - t0);
-    report_.publish_rate_sustained = static_cast<double>(published.size()) / Seconds(t_published - t0);
+    report_.publish_rate_sustained =
+        static_cast<double>(published.size()) / Seconds(t_published - t0);
     std::size_t wrong_sets = 0;
     for (const Client& c : clients) {
       if (c.count < published.size()) report_.loss += published.size() - c.count;
@@ -525,15 +569,19 @@ class Bench {
     }
     std::string first;
     const std::size_t failed = CountFailed(conns, &first);
-    std::cerr << "[sustained] " << n << " clients, " << published.size() << " published in " << Seconds(t_published - t0)
-              << " s, " << delivered << " delivered in " << report_.sustained_seconds << " s\n";
-    if (!caught_up || wrong_sets || report_.loss || report_.duplicates || report_.reordered || report_.truncated ||
-        report_.sustained_errors || publish_errors || failed) {
-      report_.Problem("sustained: " + std::to_string(wrong_sets) + " clients did not get exactly the published items (loss " +
-                      std::to_string(report_.loss) + ", duplicates " + std::to_string(report_.duplicates) +
-                      ", reordered " + std::to_string(report_.reordered) + ", truncated answers " +
-                      std::to_string(report_.truncated) + ", error answers " + std::to_string(report_.sustained_errors) +
-                      ", publish errors " + std::to_string(publish_errors) + ", failed connections " +
+    std::cerr << "[sustained] " << n << " clients, " << published.size() << " published in "
+              << Seconds(t_published - t0) << " s, " << delivered << " delivered in "
+              << report_.sustained_seconds << " s\n";
+    if (!caught_up || wrong_sets || report_.loss || report_.duplicates || report_.reordered ||
+        report_.truncated || report_.sustained_errors || publish_errors || failed) {
+      report_.Problem("sustained: " + std::to_string(wrong_sets) +
+                      " clients did not get exactly the published items (loss " +
+                      std::to_string(report_.loss) + ", duplicates " +
+                      std::to_string(report_.duplicates) + ", reordered " +
+                      std::to_string(report_.reordered) + ", truncated answers " +
+                      std::to_string(report_.truncated) + ", error answers " +
+                      std::to_string(report_.sustained_errors) + ", publish errors " +
+                      std::to_string(publish_errors) + ", failed connections " +
                       std::to_string(failed) + (failed ? " (" + first + ")" : "") + ")");
     }
     CloseAll(conns);
@@ -549,12 +597,17 @@ class Bench {
       c = std::make_unique<Conn>();
       loop_.Open(*c);
     }
-    loop_.RunUntil([&] {
-      return std::all_of(conns.begin(), conns.end(), [](auto& c) { return c->connected || c->fd < 0; });
-    }, Clock::now() + std::chrono::seconds(10));
-    std::cerr << "[publish] " << conns.size() << " connections posting for " << o_.publish_seconds << " s\n";
+    loop_.RunUntil(
+        [&] {
+          return std::all_of(conns.begin(), conns.end(),
+                             [](auto& c) { return c->connected || c->fd < 0; });
+        },
+        Clock::now() + std::chrono::seconds(10));
+    std::cerr << "[publish] " << conns.size() << " connections posting for " << o_.publish_seconds
+              << " s\n";
     const auto t0 = Clock::now();
-    const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.publish_seconds));
+    const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(o_.publish_seconds));
     std::uint64_t seq = 0;
     for (auto& c : conns) {
       c->on_response = [&](Conn& conn, Response& res) {
@@ -567,14 +620,18 @@ class Bench {
       };
       loop_.Send(*c, PostJsonRequest(target, PublishBody(++seq)));
     }
-    loop_.RunUntil([&] {
-      return Clock::now() >= t_end &&
-             std::none_of(conns.begin(), conns.end(), [](auto& c) { return c->awaiting && c->fd >= 0; });
-    }, t_end + std::chrono::seconds(10));
+    loop_.RunUntil(
+        [&] {
+          return Clock::now() >= t_end && std::none_of(conns.begin(), conns.end(), [](auto& c) {
+                   return c->awaiting && c->fd >= 0;
+                 });
+        },
+        t_end + std::chrono::seconds(10));
     report_.publish_seconds = Seconds(Clock::now() - t0);
     std::string first;
     const std::size_t failed = CountFailed(conns, &first);
-    std::cerr << "[publish] " << report_.publish_ok << " publishes in " << report_.publish_seconds << " s\n";
+    std::cerr << "[publish] " << report_.publish_ok << " publishes in " << report_.publish_seconds
+              << " s\n";
     if (report_.publish_errors || failed) {
       report_.Problem("publish: " + std::to_string(report_.publish_errors) + " error answers, " +
                       std::to_string(failed) + " failed connections " + first);
@@ -634,8 +691,9 @@ class Bench {
     const Latency l = Summarize(times);
     report_.storm_max = l.max;
     report_.storm_p50 = l.p50;
-    std::cerr << "[storm] " << report_.storm_served << "/" << n << " served (opened in " << report_.storm_open_seconds
-              << " s), " << report_.storm_over_1s << " over 1 s, max " << l.max << " s\n";
+    std::cerr << "[storm] " << report_.storm_served << "/" << n << " served (opened in "
+              << report_.storm_open_seconds << " s), " << report_.storm_over_1s << " over 1 s, max "
+              << l.max << " s\n";
     if (report_.storm_served != n) {
       std::string why;
       for (const auto& [what, count] : report_.storm_failures) {
@@ -645,8 +703,8 @@ class Bench {
         why += what;
         why += ';';
       }
-      report_.Problem("storm: " + std::to_string(n - report_.storm_served) + " of " + std::to_string(n) +
-                      " connections not served:" + why);
+      report_.Problem("storm: " + std::to_string(n - report_.storm_served) + " of " +
+                      std::to_string(n) + " connections not served:" + why);
     }
     WaitForQuiet();
   }
@@ -669,7 +727,8 @@ class Bench {
 
   // The round whose "all" is the median of the rounds.
   static Latency MedianRound(std::vector<Latency> rounds) {
-    std::sort(rounds.begin(), rounds.end(), [](const Latency& a, const Latency& b) { return a.max < b.max; });
+    std::sort(rounds.begin(), rounds.end(),
+              [](const Latency& a, const Latency& b) { return a.max < b.max; });
     return rounds[(rounds.size() - 1) / 2];
   }
 
@@ -686,53 +745,72 @@ class Bench {
     std::ostringstream t;
     t << "| measure | result | target | met |\n|---|---|---|---|\n";
     t << "| N (waiting clients) | " << Count(r.n) << " | 10,000 (stretch 19,000) | "
-      << (r.n < 10000 ? "— (small run)" : r.n >= 19000 ? "yes (stretch)" : "yes") << " |\n";
+      << (r.n < 10000    ? "— (small run)"
+          : r.n >= 19000 ? "yes (stretch)"
+                         : "yes")
+      << " |\n";
     auto fanout = [&](const char* name, const std::vector<Latency>& rounds, std::size_t errors) {
       if (rounds.empty()) return;
       const Latency m = MedianRound(rounds);
-      t << "| " << name << " fan-out p50 / p99 / all (median of " << rounds.size() << " rounds) | " << Fixed(m.p50, 3)
-        << " / " << Fixed(m.p99, 3) << " / " << Fixed(m.max, 3) << " s (all, per round: " << RoundsDetail(rounds)
-        << "; CPU in that round: server " << Fixed(m.server_cpu, 2) << " s, loadgen " << Fixed(m.loadgen_cpu, 2) << " s)" << (errors ? "; " + Count(errors) + " unserved or wrong" : "") << " | all ≤ 0.25 s (goal ≤ 0.11 s) | "
-        << (errors ? "**no**" : m.max <= 0.11 ? "yes (goal)" : Met(m.max <= 0.25)) << " |\n";
+      t << "| " << name << " fan-out p50 / p99 / all (median of " << rounds.size() << " rounds) | "
+        << Fixed(m.p50, 3) << " / " << Fixed(m.p99, 3) << " / " << Fixed(m.max, 3)
+        << " s (all, per round: " << RoundsDetail(rounds) << "; CPU in that round: server "
+        << Fixed(m.server_cpu, 2) << " s, loadgen " << Fixed(m.loadgen_cpu, 2) << " s)"
+        << (errors ? "; " + Count(errors) + " unserved or wrong" : "")
+        << " | all ≤ 0.25 s (goal ≤ 0.11 s) | "
+        << (errors          ? "**no**"
+            : m.max <= 0.11 ? "yes (goal)"
+                            : Met(m.max <= 0.25))
+        << " |\n";
     };
     fanout("long-poll", r.poll_rounds, r.poll_errors);
     fanout("SSE", r.sse_rounds, r.sse_errors);
     if (r.sustained_ran) {
-      const bool clean = !r.loss && !r.duplicates && !r.reordered && !r.truncated && !r.sustained_errors;
+      const bool clean =
+          !r.loss && !r.duplicates && !r.reordered && !r.truncated && !r.sustained_errors;
       t << "| sustained: " << Count(r.sustained_clients) << " re-polling clients, 1 publisher | "
-        << Count(static_cast<std::size_t>(static_cast<double>(r.delivered) / std::max(r.sustained_seconds, 1e-9)))
-        << " items/s delivered (" << Count(r.delivered) << " in " << Fixed(r.sustained_seconds, 1) << " s); "
-        << Count(r.published) << " published (" << Count(static_cast<std::size_t>(r.publish_rate_sustained))
-        << "/s); loss " << r.loss << ", duplicates " << r.duplicates << ", reordered " << r.reordered
-        << ", truncated " << r.truncated << " | zero loss/dup/reorder | " << Met(clean) << " |\n";
+        << Count(static_cast<std::size_t>(static_cast<double>(r.delivered) /
+                                          std::max(r.sustained_seconds, 1e-9)))
+        << " items/s delivered (" << Count(r.delivered) << " in " << Fixed(r.sustained_seconds, 1)
+        << " s); " << Count(r.published) << " published ("
+        << Count(static_cast<std::size_t>(r.publish_rate_sustained)) << "/s); loss " << r.loss
+        << ", duplicates " << r.duplicates << ", reordered " << r.reordered << ", truncated "
+        << r.truncated << " | zero loss/dup/reorder | " << Met(clean) << " |\n";
     }
     if (r.publish_ran) {
       const double rate = static_cast<double>(r.publish_ok) / std::max(r.publish_seconds, 1e-9);
-      t << "| publish-only: " << o_.publish_connections << " keep-alive connections, " << Fixed(o_.publish_seconds, 0)
-        << " s | " << Count(static_cast<std::size_t>(rate)) << " publishes/s (" << Count(r.publish_ok) << ", "
-        << r.publish_errors << " errors) | ≥ 45,000/s (goal 92,000) | "
+      t << "| publish-only: " << o_.publish_connections << " keep-alive connections, "
+        << Fixed(o_.publish_seconds, 0) << " s | " << Count(static_cast<std::size_t>(rate))
+        << " publishes/s (" << Count(r.publish_ok) << ", " << r.publish_errors
+        << " errors) | ≥ 45,000/s (goal 92,000) | "
         << (rate >= 92000 ? "yes (goal)" : Met(rate >= 45000)) << " |\n";
     }
     if (r.storm_ran) {
-      t << "| reconnect storm: " << Count(r.storm_total) << " connections opened in " << Fixed(r.storm_open_seconds, 2)
-        << " s | " << Count(r.storm_served) << " served; " << Count(r.storm_over_1s) << " took > 1 s; p50 "
-        << Fixed(r.storm_p50, 3) << " s, max " << Fixed(r.storm_max, 3) << " s | all served | "
-        << Met(r.storm_served == r.storm_total) << " |\n";
+      t << "| reconnect storm: " << Count(r.storm_total) << " connections opened in "
+        << Fixed(r.storm_open_seconds, 2) << " s | " << Count(r.storm_served) << " served; "
+        << Count(r.storm_over_1s) << " took > 1 s; p50 " << Fixed(r.storm_p50, 3) << " s, max "
+        << Fixed(r.storm_max, 3) << " s | all served | " << Met(r.storm_served == r.storm_total)
+        << " |\n";
     }
     if (r.held) {
-      const double per_client_kib = static_cast<double>(r.held->rss_kib - r.idle.rss_kib) / static_cast<double>(r.n);
-      t << "| server RSS idle / with N long-polls held | " << Fixed(r.idle.rss_kib / 1024.0, 1) << " MiB / "
-        << Fixed(r.held->rss_kib / 1024.0, 1) << " MiB | | |\n";
-      t << "| bytes per held client ((RSS held − idle) / N) | " << Fixed(per_client_kib, 1) << " KiB | ≤ 24 KiB | "
-        << Met(per_client_kib <= 24) << " |\n";
+      const double per_client_kib =
+          static_cast<double>(r.held->rss_kib - r.idle.rss_kib) / static_cast<double>(r.n);
+      t << "| server RSS idle / with N long-polls held | " << Fixed(r.idle.rss_kib / 1024.0, 1)
+        << " MiB / " << Fixed(r.held->rss_kib / 1024.0, 1) << " MiB | | |\n";
+      t << "| bytes per held client ((RSS held − idle) / N) | " << Fixed(per_client_kib, 1)
+        << " KiB | ≤ 24 KiB | " << Met(per_client_kib <= 24) << " |\n";
       if (r.sse_held) {
         t << "| (same with N SSE streams held) | "
-          << Fixed(static_cast<double>(r.sse_held->rss_kib - r.idle.rss_kib) / static_cast<double>(r.n), 1)
+          << Fixed(static_cast<double>(r.sse_held->rss_kib - r.idle.rss_kib) /
+                       static_cast<double>(r.n),
+                   1)
           << " KiB/client (RSS " << Fixed(r.sse_held->rss_kib / 1024.0, 1) << " MiB) | | |\n";
       }
-      t << "| idle CPU with N held (" << Fixed(o_.cpu_seconds, 0) << " s) | " << Fixed(r.held_cpu_percent, 2)
-        << " % | ~0 % | " << Met(r.held_cpu_percent < 1.0) << " |\n";
-      t << "| server threads idle / with N held | " << r.idle.threads << " / " << r.held->threads << " | | |\n";
+      t << "| idle CPU with N held (" << Fixed(o_.cpu_seconds, 0) << " s) | "
+        << Fixed(r.held_cpu_percent, 2) << " % | ~0 % | " << Met(r.held_cpu_percent < 1.0)
+        << " |\n";
+      t << "| server threads idle / with N held | " << r.idle.threads << " / " << r.held->threads
+        << " | | |\n";
     }
     std::cout << t.str();
     if (!r.ok) {
@@ -749,10 +827,11 @@ class Bench {
 };
 
 void Usage() {
-  std::cerr << "usage: loadgen --port P [--pid SERVER_PID] [--clients N] [--rounds R]\n"
-               "  [--sustained-clients S] [--sustained-seconds T] [--sustained-publishers K]\n"
-               "  [--publish-connections C] [--publish-seconds T] [--storm M] [--storm-spread T]\n"
-               "  [--cpu-seconds T] [--open-batch B] [--phases longpoll,sse,sustained,publish,storm]\n";
+  std::cerr
+      << "usage: loadgen --port P [--pid SERVER_PID] [--clients N] [--rounds R]\n"
+         "  [--sustained-clients S] [--sustained-seconds T] [--sustained-publishers K]\n"
+         "  [--publish-connections C] [--publish-seconds T] [--storm M] [--storm-spread T]\n"
+         "  [--cpu-seconds T] [--open-batch B] [--phases longpoll,sse,sustained,publish,storm]\n";
 }
 
 std::size_t RaiseOpenFileLimit() {
@@ -782,20 +861,34 @@ int main(int argc, char** argv) {
     }
     const std::string value = argv[++i];
     try {
-      if (arg == "--port") o.port = static_cast<std::uint16_t>(std::stoi(value));
-      else if (arg == "--pid") o.pid = std::stoi(value);
-      else if (arg == "--clients") o.clients = std::stoul(value);
-      else if (arg == "--rounds") o.rounds = std::stoi(value);
-      else if (arg == "--sustained-clients") o.sustained_clients = std::stoul(value);
-      else if (arg == "--sustained-seconds") o.sustained_seconds = std::stod(value);
-      else if (arg == "--sustained-publishers") o.sustained_publishers = std::stoul(value);
-      else if (arg == "--publish-connections") o.publish_connections = std::stoul(value);
-      else if (arg == "--publish-seconds") o.publish_seconds = std::stod(value);
-      else if (arg == "--storm") o.storm = std::stoul(value);
-      else if (arg == "--storm-spread") o.storm_spread_seconds = std::stod(value);
-      else if (arg == "--cpu-seconds") o.cpu_seconds = std::stod(value);
-      else if (arg == "--open-batch") o.open_batch = std::stoul(value);
-      else if (arg == "--phases") o.phases = value;
+      if (arg == "--port")
+        o.port = static_cast<std::uint16_t>(std::stoi(value));
+      else if (arg == "--pid")
+        o.pid = std::stoi(value);
+      else if (arg == "--clients")
+        o.clients = std::stoul(value);
+      else if (arg == "--rounds")
+        o.rounds = std::stoi(value);
+      else if (arg == "--sustained-clients")
+        o.sustained_clients = std::stoul(value);
+      else if (arg == "--sustained-seconds")
+        o.sustained_seconds = std::stod(value);
+      else if (arg == "--sustained-publishers")
+        o.sustained_publishers = std::stoul(value);
+      else if (arg == "--publish-connections")
+        o.publish_connections = std::stoul(value);
+      else if (arg == "--publish-seconds")
+        o.publish_seconds = std::stod(value);
+      else if (arg == "--storm")
+        o.storm = std::stoul(value);
+      else if (arg == "--storm-spread")
+        o.storm_spread_seconds = std::stod(value);
+      else if (arg == "--cpu-seconds")
+        o.cpu_seconds = std::stod(value);
+      else if (arg == "--open-batch")
+        o.open_batch = std::stoul(value);
+      else if (arg == "--phases")
+        o.phases = value;
       else {
         livefeed::bench::Usage();
         return 2;

@@ -35,7 +35,7 @@ inline ProcessSample SampleProcess(pid_t pid) {
   double utime = 0, stime = 0;
   for (int i = 0; fields >> field; ++i) {
     if (i == 11) utime = std::stod(field);  // Field 14 of stat(5).
-    if (i == 12) {                         // Field 15.
+    if (i == 12) {                          // Field 15.
       stime = std::stod(field);
       break;
     }

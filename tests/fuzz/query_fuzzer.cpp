@@ -16,13 +16,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::optional<livefeed::FormFields> fields = livefeed::DecodeForm(query);
   if (!fields) return 0;
   livefeed::QueryParams params(fields->begin(), fields->end());
-  livefeed::ParsedSubscription parsed =
-      livefeed::ParseSubscription(params, {.max_timeout_seconds = 25, .extra_parameters = {"typed", "token"}});
+  livefeed::ParsedSubscription parsed = livefeed::ParseSubscription(
+      params, {.max_timeout_seconds = 25, .extra_parameters = {"typed", "token"}});
   if (parsed.subscription) {
     const auto& channels = parsed.subscription->channels;
     if (channels.empty() || channels.size() > livefeed::kMaxChannelsPerRequest) __builtin_trap();
     for (const auto& c : channels) {
-      if (!livefeed::IsValidChannelName(c) || std::count(channels.begin(), channels.end(), c) != 1) __builtin_trap();
+      if (!livefeed::IsValidChannelName(c) || std::count(channels.begin(), channels.end(), c) != 1)
+        __builtin_trap();
     }
   } else if (parsed.error.status != 400 || !nlohmann::json::accept(parsed.error.body)) {
     __builtin_trap();

@@ -96,7 +96,8 @@ TEST_CASE("after a restart an old cursor is truncated and new ids are larger") {
     CHECK(first.Stop(SIGTERM) == 0);
   }
   ServerProcess second;
-  auto empty = Get(second.port(), "/real_time_feed?since=" + std::to_string(old_id) + "&timeout=1").Json();
+  auto empty =
+      Get(second.port(), "/real_time_feed?since=" + std::to_string(old_id) + "&timeout=1").Json();
   CHECK(empty["truncated"] == true);
   CHECK(empty["items"].empty());
 
@@ -125,13 +126,16 @@ TEST_CASE("a poll on several channels gets items of each, and only of those") {
   const auto on_a = Publish(server.port(), "1", "a");
   const auto on_b = Publish(server.port(), "2", "b");
 
-  auto body = Get(server.port(), "/real_time_feed?since=" + std::to_string(start) + "&channel=a&channel=b").Json();
+  auto body =
+      Get(server.port(), "/real_time_feed?since=" + std::to_string(start) + "&channel=a&channel=b")
+          .Json();
   REQUIRE(body["items"].size() == 2);
   CHECK(body["items"][0]["id"] == on_a);
   CHECK(body["items"][1]["id"] == on_b);
 
   // The comma-separated form is the same request.
-  auto same = Get(server.port(), "/real_time_feed?since=" + std::to_string(start) + "&channel=a,b").Json();
+  auto same =
+      Get(server.port(), "/real_time_feed?since=" + std::to_string(start) + "&channel=a,b").Json();
   CHECK(same == body);
 }
 

@@ -13,7 +13,8 @@ std::size_t RetainedCount(int port, const std::string& channel = "default") {
 
 TEST_CASE("a JSON publish answers id, timestamp and channel, and the item is in the feed") {
   ServerProcess server;
-  auto response = PostJson(server.port(), R"({"data":{"n":[1,2,{"deep":true}]},"type":"score","channel":"games"})");
+  auto response = PostJson(
+      server.port(), R"({"data":{"n":[1,2,{"deep":true}]},"type":"score","channel":"games"})");
   REQUIRE(response.status == 200);
   auto answer = response.Json();
   CHECK(answer["channel"] == "games");
@@ -69,13 +70,17 @@ TEST_CASE("refused publishes answer a JSON error and change nothing") {
       {"not an object", "POST", "application/json", "[1,2]", "", 400},
       {"missing data", "POST", "application/json", "{\"type\":\"x\"}", "", 400},
       {"unknown field", "POST", "application/json", "{\"data\":1,\"dta\":2}", "", 400},
-      {"bad channel", "POST", "application/json", "{\"data\":1,\"channel\":\"no spaces\"}", "", 400},
+      {"bad channel", "POST", "application/json", "{\"data\":1,\"channel\":\"no spaces\"}", "",
+       400},
       {"type not a string", "POST", "application/json", "{\"data\":1,\"type\":5}", "", 400},
       {"invalid UTF-8", "POST", "application/json", "{\"data\":\"\xff\xfe\"}", "", 400},
-      {"too deep", "POST", "application/json", "{\"data\":" + std::string(100, '[') + std::string(100, ']') + "}", "", 400},
+      {"too deep", "POST", "application/json",
+       "{\"data\":" + std::string(100, '[') + std::string(100, ']') + "}", "", 400},
       {"empty body", "POST", "application/json", "", "", 400},
-      {"number out of range (found by the fuzzer)", "POST", "application/json", "{\"data\":-10e91999}", "", 400},
-      {"oversize body", "POST", "application/json", "{\"data\":\"" + std::string(2000, 'a') + "\"}", "", 413},
+      {"number out of range (found by the fuzzer)", "POST", "application/json",
+       "{\"data\":-10e91999}", "", 400},
+      {"oversize body", "POST", "application/json", "{\"data\":\"" + std::string(2000, 'a') + "\"}",
+       "", 413},
       {"plain text", "POST", "text/plain", "hello", "", 415},
       {"no content type", "POST", "", "{\"data\":1}", "", 415},
       {"GET", "GET", "", "", "", 405},
@@ -101,7 +106,8 @@ TEST_CASE("a body without Content-Length is refused with 411, a chunked one is r
   ServerProcess server({"--max-body", "1024"});
   {
     HttpConnection connection(server.port());
-    connection.SendRaw("POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n");
+    connection.SendRaw(
+        "POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n");
     CHECK(connection.Read().status == 411);
   }
   {
@@ -109,15 +115,19 @@ TEST_CASE("a body without Content-Length is refused with 411, a chunked one is r
     const std::string body = "{\"data\":\"chunked\"}";
     char size[16];
     std::snprintf(size, sizeof size, "%zx", body.size());
-    connection.SendRaw("POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n");
+    connection.SendRaw(
+        "POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n" +
+        std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n");
     CHECK(connection.Read().status == 200);
   }
   {
     HttpConnection connection(server.port());
     const std::string chunk(800, 'a');
-    connection.SendRaw("POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
+    connection.SendRaw(
+        "POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n320\r\n" +
+        chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
     CHECK(connection.Read().status == 413);
   }
   CHECK(RetainedCount(server.port()) == 1);

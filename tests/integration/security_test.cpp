@@ -18,8 +18,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-HttpResponse Send(int port, const std::string& method, const std::string& target, const std::string& headers,
-                  const std::string& body = "", const std::string& content_type = "") {
+HttpResponse Send(int port, const std::string& method, const std::string& target,
+                  const std::string& headers, const std::string& body = "",
+                  const std::string& content_type = "") {
   HttpConnection connection(port);
   connection.Send(method, target, body, content_type, headers);
   return connection.Read();
@@ -33,14 +34,15 @@ TEST_CASE("with a publish token, publishing needs it: none 401, wrong 403, right
   CHECK(none.status == 401);
   CHECK(none.Json()["error"].is_string());
   CHECK(none.Header("www-authenticate").find("Bearer") == 0);
-  auto wrong = Send(server.port(), "POST", "/send_feed_item", "Authorization: Bearer s3cret-tokeX\r\n", body,
-                    "application/json");
+  auto wrong = Send(server.port(), "POST", "/send_feed_item",
+                    "Authorization: Bearer s3cret-tokeX\r\n", body, "application/json");
   CHECK(wrong.status == 403);
   // The query string is no place for a publish token: it ends up in logs and histories.
-  auto in_query = Send(server.port(), "POST", "/send_feed_item?token=s3cret-token", "", body, "application/json");
+  auto in_query = Send(server.port(), "POST", "/send_feed_item?token=s3cret-token", "", body,
+                       "application/json");
   CHECK(in_query.status == 401);
-  auto right = Send(server.port(), "POST", "/send_feed_item", "Authorization: Bearer s3cret-token\r\n", body,
-                    "application/json");
+  auto right = Send(server.port(), "POST", "/send_feed_item",
+                    "Authorization: Bearer s3cret-token\r\n", body, "application/json");
   CHECK(right.status == 200);
   CHECK(Get(server.port(), "/real_time_feed?since=0").Json()["items"].size() == 1);
   CHECK(server.Log().find("s3cret-token") == std::string::npos);
@@ -51,8 +53,9 @@ TEST_CASE("with a subscribe token, polls and streams need it, in a header or the
   CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=1").status == 401);
   CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=1&token=nope").status == 403);
   CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=1&token=sub-tok").status == 200);
-  CHECK(Send(server.port(), "GET", "/real_time_feed?since=0&timeout=1", "Authorization: Bearer sub-tok\r\n").status ==
-        200);
+  CHECK(Send(server.port(), "GET", "/real_time_feed?since=0&timeout=1",
+             "Authorization: Bearer sub-tok\r\n")
+            .status == 200);
   SseClient refused(server.port(), "/real_time_feed/stream");
   CHECK(refused.head().status == 401);
   SseClient allowed(server.port(), "/real_time_feed/stream?token=sub-tok");
@@ -64,10 +67,13 @@ TEST_CASE("with a subscribe token, polls and streams need it, in a header or the
 
 TEST_CASE("without --cors-origin no CORS headers are sent") {
   ServerProcess server;
-  auto response = Send(server.port(), "GET", "/real_time_feed?since=0&timeout=1", "Origin: https://example.com\r\n");
+  auto response = Send(server.port(), "GET", "/real_time_feed?since=0&timeout=1",
+                       "Origin: https://example.com\r\n");
   CHECK(response.status == 200);
   CHECK(response.Header("access-control-allow-origin").empty());
-  CHECK(Send(server.port(), "OPTIONS", "/send_feed_item", "Origin: https://example.com\r\n").status == 405);
+  CHECK(
+      Send(server.port(), "OPTIONS", "/send_feed_item", "Origin: https://example.com\r\n").status ==
+      405);
 }
 
 TEST_CASE("CORS: allowed origins get preflights and headers, others do not") {
@@ -81,15 +87,17 @@ TEST_CASE("CORS: allowed origins get preflights and headers, others do not") {
   CHECK(preflight.Header("access-control-allow-headers").find("Content-Type") != std::string::npos);
 
   // "*" opens subscribing to any page, never publishing.
-  auto foreign = Send(server.port(), "OPTIONS", "/send_feed_item", "Origin: https://evil.example\r\n");
+  auto foreign =
+      Send(server.port(), "OPTIONS", "/send_feed_item", "Origin: https://evil.example\r\n");
   CHECK(foreign.status == 403);
-  auto publish = Send(server.port(), "POST", "/send_feed_item", "Origin: https://evil.example\r\n", "{\"data\":1}",
-                      "application/json");
+  auto publish = Send(server.port(), "POST", "/send_feed_item", "Origin: https://evil.example\r\n",
+                      "{\"data\":1}", "application/json");
   CHECK(publish.Header("access-control-allow-origin").empty());
-  auto subscribe = Send(server.port(), "GET", "/real_time_feed?since=0&timeout=1", "Origin: https://evil.example\r\n");
+  auto subscribe = Send(server.port(), "GET", "/real_time_feed?since=0&timeout=1",
+                        "Origin: https://evil.example\r\n");
   CHECK(subscribe.Header("access-control-allow-origin") == "*");
-  auto own = Send(server.port(), "POST", "/send_feed_item", "Origin: https://app.example\r\n", "{\"data\":1}",
-                  "application/json");
+  auto own = Send(server.port(), "POST", "/send_feed_item", "Origin: https://app.example\r\n",
+                  "{\"data\":1}", "application/json");
   CHECK(own.status == 200);
   CHECK(own.Header("access-control-allow-origin") == "https://app.example");
   CHECK(own.Header("vary") == "Origin");
@@ -98,13 +106,16 @@ TEST_CASE("CORS: allowed origins get preflights and headers, others do not") {
 TEST_CASE("a retried publish with the same Idempotency-Key adds nothing and answers the first id") {
   ServerProcess server;
   const std::string body = "{\"data\":\"once\"}";
-  auto first = Send(server.port(), "POST", "/send_feed_item", "Idempotency-Key: order-42\r\n", body, "application/json");
-  auto retry = Send(server.port(), "POST", "/send_feed_item", "Idempotency-Key: order-42\r\n", body, "application/json");
+  auto first = Send(server.port(), "POST", "/send_feed_item", "Idempotency-Key: order-42\r\n", body,
+                    "application/json");
+  auto retry = Send(server.port(), "POST", "/send_feed_item", "Idempotency-Key: order-42\r\n", body,
+                    "application/json");
   REQUIRE(first.status == 200);
   REQUIRE(retry.status == 200);
   CHECK(retry.Json()["id"] == first.Json()["id"]);
   CHECK(retry.Header("idempotent-replayed") == "true");
-  auto other = Send(server.port(), "POST", "/send_feed_item", "Idempotency-Key: order-43\r\n", body, "application/json");
+  auto other = Send(server.port(), "POST", "/send_feed_item", "Idempotency-Key: order-43\r\n", body,
+                    "application/json");
   CHECK(other.Json()["id"] != first.Json()["id"]);
   CHECK(Get(server.port(), "/real_time_feed?since=0").Json()["items"].size() == 2);
 }
@@ -112,7 +123,9 @@ TEST_CASE("a retried publish with the same Idempotency-Key adds nothing and answ
 TEST_CASE("a client sending its headers a byte at a time is cut off, others are served meanwhile") {
   ServerProcess server({"--header-timeout", "2"});
   HttpConnection slow(server.port());
-  const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  const std::string head =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   bool cut_off = false;
   for (char c : head) {
     if (!slow.SendRaw(std::string(1, c))) {
@@ -145,7 +158,8 @@ TEST_CASE("oversize headers are refused and the server keeps serving") {
   ServerProcess server;
   HttpConnection huge(server.port());
   huge.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n");
-  for (int i = 0; i < 200; ++i) huge.SendRaw("X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n");
+  for (int i = 0; i < 200; ++i)
+    huge.SendRaw("X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n");
   huge.SendRaw("\r\n");
   auto response = huge.Read(seconds(10));
   CHECK(response.status != 200);
@@ -174,7 +188,8 @@ TEST_CASE("a publisher flood does not starve waiting subscribers") {
     flooders.emplace_back([&] {
       HttpConnection publisher(server.port());
       while (flooding) {
-        publisher.Send("POST", "/send_feed_item", "{\"data\":\"noise\",\"channel\":\"busy\"}", "application/json");
+        publisher.Send("POST", "/send_feed_item", "{\"data\":\"noise\",\"channel\":\"busy\"}",
+                       "application/json");
         if (publisher.Read().status != 200) break;
       }
     });
@@ -189,7 +204,8 @@ TEST_CASE("a publisher flood does not starve waiting subscribers") {
 
 TEST_CASE("binding beyond loopback without a publish token warns that anyone can publish") {
   ServerProcess open_server({"--bind", "0.0.0.0"});
-  CHECK(open_server.Log().find("anyone who can reach this server can publish") != std::string::npos);
+  CHECK(open_server.Log().find("anyone who can reach this server can publish") !=
+        std::string::npos);
   ServerProcess loopback;
   CHECK(loopback.Log().find("anyone who can reach") == std::string::npos);
 }

@@ -15,8 +15,9 @@ using std::chrono::seconds;
 TEST_CASE("--help lists every option with its default and exits 0") {
   ExitResult result = RunToExit({"--help"}, seconds(10));
   CHECK(result.exit_code == 0);
-  for (const char* option : {"--bind", "--port", "--backlog", "--backlog-max-age", "--poll-timeout", "--max-body",
-                             "--max-connections", "--web-root", "--log-level", "--config"}) {
+  for (const char* option :
+       {"--bind", "--port", "--backlog", "--backlog-max-age", "--poll-timeout", "--max-body",
+        "--max-connections", "--web-root", "--log-level", "--config"}) {
     CAPTURE(option);
     CHECK(result.output.find(option) != std::string::npos);
   }
@@ -73,7 +74,8 @@ TEST_CASE("the web root is served at / and unknown paths get a JSON 404") {
   CHECK(missing.status == 404);
   CHECK(missing.Json()["error"].is_string());
   // The web root is a jail: nothing above it is reachable.
-  for (const char* target : {"/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/..%2fCMakeLists.txt"}) {
+  for (const char* target :
+       {"/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/..%2fCMakeLists.txt"}) {
     CAPTURE(target);
     auto escape = Get(server.port(), target);
     CHECK(escape.status >= 400);
@@ -88,7 +90,8 @@ TEST_CASE("a second server on a taken port fails to start instead of sharing it"
   CHECK(second.output.find("cannot listen") != std::string::npos);
 }
 
-TEST_CASE("beyond --max-connections a client gets 503 with Retry-After, and the others are served") {
+TEST_CASE(
+    "beyond --max-connections a client gets 503 with Retry-After, and the others are served") {
   ServerProcess server({"--max-connections", "5"});
   const auto start = Publish(server.port(), "0");
   std::vector<std::unique_ptr<HttpConnection>> held;
@@ -122,7 +125,8 @@ TEST_CASE("SIGTERM answers every held poll and ends every stream, then exits 0 w
   }
   std::vector<std::unique_ptr<SseClient>> streams;
   for (int i = 0; i < kStreams; ++i) {
-    streams.push_back(std::make_unique<SseClient>(server.port(), "/real_time_feed/stream?channel=quiet"));
+    streams.push_back(
+        std::make_unique<SseClient>(server.port(), "/real_time_feed/stream?channel=quiet"));
   }
   REQUIRE(WaitForWaiters(server.port(), kPolls + kStreams));
   const auto started = std::chrono::steady_clock::now();

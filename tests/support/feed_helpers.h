@@ -12,8 +12,8 @@
 namespace livefeed::testing {
 
 // Publishes {"data": data} (JSON text) on `channel`; returns the new id.
-inline std::uint64_t Publish(int port, const std::string& data_json, const std::string& channel = "default",
-                             const std::string& type = "") {
+inline std::uint64_t Publish(int port, const std::string& data_json,
+                             const std::string& channel = "default", const std::string& type = "") {
   std::string body = "{\"data\":" + data_json + ",\"channel\":\"" + channel + "\"";
   if (!type.empty()) body += ",\"type\":\"" + type + "\"";
   body += "}";
@@ -30,7 +30,8 @@ inline bool WaitForCounts(HttpConnection& connection, int waiting, int connectio
   return WaitUntil([&] {
     connection.Send("GET", "/healthz");
     nlohmann::json health = connection.Read().Json();
-    return health.is_object() && health["waiting"] == waiting && health["connections"] == connections;
+    return health.is_object() && health["waiting"] == waiting &&
+           health["connections"] == connections;
   });
 }
 

@@ -55,11 +55,13 @@ bool HttpConnection::SendRaw(const std::string& bytes) {
   return true;
 }
 
-bool HttpConnection::Send(const std::string& method, const std::string& target, const std::string& body,
-                          const std::string& content_type, const std::string& extra_headers) {
+bool HttpConnection::Send(const std::string& method, const std::string& target,
+                          const std::string& body, const std::string& content_type,
+                          const std::string& extra_headers) {
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   if (!content_type.empty()) request += "Content-Type: " + content_type + "\r\n";
-  if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += extra_headers;
   request += "\r\n";
   request += body;
@@ -68,7 +70,8 @@ bool HttpConnection::Send(const std::string& method, const std::string& target, 
 
 bool HttpConnection::Fill(std::chrono::steady_clock::time_point deadline) {
   if (eof_ || fd_ < 0) return false;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -97,7 +100,8 @@ HttpResponse HttpConnection::ReadHead(std::chrono::milliseconds timeout) {
   const int status = std::stoi(status_line.substr(9, 3));
   while (line_end != std::string::npos) {
     const std::size_t next = head.find("\r\n", line_end + 2);
-    const std::string line = head.substr(line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
+    const std::string line = head.substr(
+        line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
     const std::size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = line.substr(0, colon);
@@ -175,8 +179,9 @@ bool HttpConnection::WaitForClose(std::chrono::milliseconds timeout) {
   return eof_;
 }
 
-HttpResponse Request(int port, const std::string& method, const std::string& target, const std::string& body,
-                     const std::string& content_type, std::chrono::milliseconds timeout) {
+HttpResponse Request(int port, const std::string& method, const std::string& target,
+                     const std::string& body, const std::string& content_type,
+                     std::chrono::milliseconds timeout) {
   HttpConnection connection(port);
   if (!connection.connected()) return {};
   if (!connection.Send(method, target, body, content_type)) return {};

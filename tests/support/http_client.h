@@ -4,15 +4,14 @@
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace livefeed::testing {
 
 struct HttpResponse {
-  int status = 0;  // 0: no (complete) response.
+  int status = 0;                                   // 0: no (complete) response.
   std::multimap<std::string, std::string> headers;  // Names lower-cased.
   std::string body;
 
@@ -62,6 +61,7 @@ HttpResponse Request(int port, const std::string& method, const std::string& tar
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 HttpResponse Get(int port, const std::string& target,
                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
-HttpResponse PostJson(int port, const std::string& body, const std::string& target = "/send_feed_item");
+HttpResponse PostJson(int port, const std::string& body,
+                      const std::string& target = "/send_feed_item");
 
 }  // namespace livefeed::testing

@@ -1,7 +1,6 @@
 #include "support/server_process.h"
 
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -69,7 +68,8 @@ bool WaitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds
 
 ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) {
   static int counter = 0;
-  log_path_ = "/tmp/livefeed-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log";
+  log_path_ =
+      "/tmp/livefeed-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log";
   // Defaults for tests, unless the test sets them itself (options may be given once).
   for (const char* option : {"--port", "--log-level"}) {
     if (std::find(args.begin(), args.end(), option) == args.end()) {
@@ -164,10 +164,11 @@ ExitResult RunToExit(const std::vector<std::string>& args, std::chrono::millisec
     result.output.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(out[0]);
-  std::optional<int> code = WaitForExit(pid, std::chrono::milliseconds(
-                                                  std::max<long>(100, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                          deadline - std::chrono::steady_clock::now())
-                                                                          .count())));
+  std::optional<int> code =
+      WaitForExit(pid, std::chrono::milliseconds(std::max<long>(
+                           100, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count())));
   if (!code) {
     ::kill(pid, SIGKILL);
     WaitForExit(pid, std::chrono::seconds(5));

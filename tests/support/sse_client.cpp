@@ -9,7 +9,8 @@ SseClient::SseClient(int port, const std::string& target, const std::string& las
     : connection_(port) {
   if (receive_buffer_bytes > 0) {
     // A small window makes a client that stops reading stall the server's writes soon.
-    ::setsockopt(connection_.fd(), SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
+    ::setsockopt(connection_.fd(), SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes,
+                 sizeof receive_buffer_bytes);
   }
   std::string headers = "Accept: text/event-stream\r\n";
   if (!last_event_id.empty()) headers += "Last-Event-ID: " + last_event_id + "\r\n";
@@ -54,7 +55,8 @@ std::optional<SseEvent> SseClient::Next(std::chrono::milliseconds timeout) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) {
         // Blank line: dispatch (retry-only blocks dispatch nothing but are reported).
-        if (!pending_.data.empty() || !pending_.event.empty() || pending_.retry || !pending_.id.empty()) {
+        if (!pending_.data.empty() || !pending_.event.empty() || pending_.retry ||
+            !pending_.id.empty()) {
           SseEvent event = std::move(pending_);
           pending_ = {};
           if (!event.data.empty() && event.data.back() == '\n') event.data.pop_back();
@@ -88,7 +90,8 @@ std::optional<SseEvent> SseClient::Next(std::chrono::milliseconds timeout) {
 std::optional<SseEvent> SseClient::NextEvent(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     std::optional<SseEvent> event = Next(left);
     if (!event) return std::nullopt;

@@ -189,7 +189,8 @@ TEST_CASE("JSON nested 65 levels deep is rejected") {
 
 TEST_CASE("brackets inside strings do not count as nesting") {
   const std::string brackets(200, '[');
-  ParsedPublish parsed = ParsePublish(Request(kJson, "{\"data\":\"" + brackets + "\\\"" + brackets + "\"}"));
+  ParsedPublish parsed =
+      ParsePublish(Request(kJson, "{\"data\":\"" + brackets + "\\\"" + brackets + "\"}"));
   CHECK(parsed.ok);
 }
 
