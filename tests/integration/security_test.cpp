@@ -209,3 +209,36 @@ TEST_CASE("binding beyond loopback without a publish token warns that anyone can
   ServerProcess loopback;
   CHECK(loopback.Log().find("anyone who can reach") == std::string::npos);
 }
+
+TEST_CASE("every feed endpoint refuses other methods with 405, Allow and a JSON error") {
+  ServerProcess server;
+  struct Case {
+    std::string method, target, allow;
+  };
+  const Case cases[] = {
+      {"POST", "/real_time_feed", "GET, HEAD"},
+      {"PUT", "/real_time_feed", "GET, HEAD"},
+      {"DELETE", "/real_time_feed/stream", "GET, HEAD"},
+      {"PATCH", "/healthz", "GET, HEAD"},
+      {"PUT", "/send_feed_item", "POST"},
+      {"OPTIONS", "/send_feed_item", "POST"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.method);
+    CAPTURE(c.target);
+    auto response = Send(server.port(), c.method, c.target, "");
+    CHECK(response.status == 405);
+    CHECK(response.Header("allow") == c.allow);
+    CHECK(response.Json()["error"].is_string());
+  }
+  CHECK(Get(server.port(), "/healthz").status == 200);
+}
+
+TEST_CASE("a form body with invalid UTF-8 is refused and nothing is stored") {
+  ServerProcess server;
+  auto response = Request(server.port(), "POST", "/send_feed_item", "text=%FF%FE",
+                          "application/x-www-form-urlencoded");
+  CHECK(response.status == 400);
+  CHECK(response.Json()["error"].is_string());
+  CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=1").Json()["items"].empty());
+}
