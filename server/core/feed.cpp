@@ -83,12 +83,17 @@ WaitResult Feed::CheckWait(const WaitRequest& request) {
   return result;
 }
 
-WaitResult Feed::BeginWait(WaitRequest request, const std::shared_ptr<Waiter>& waiter) {
+void Feed::StartWatching(WaitRequest& request, const std::shared_ptr<Waiter>& waiter) {
+  // Registered before the cursor is read: a publish in between is not missed.
   Register(request.channels, waiter);
   if (request.from_now) {
     request.since = store_.Head();
     request.from_now = false;
   }
+}
+
+WaitResult Feed::BeginWait(WaitRequest request, const std::shared_ptr<Waiter>& waiter) {
+  StartWatching(request, waiter);
   WaitResult result = CheckWait(request);
   if (result.status != WaitStatus::kPending) Unregister(request.channels, waiter);
   return result;

@@ -69,6 +69,9 @@ class Feed {
   // store error) unregisters it; kPending leaves it registered, with `cursor` the resolved
   // cursor, until EndWait. After each wake, CheckWait reads again with that cursor.
   WaitResult BeginWait(WaitRequest request, const std::shared_ptr<Waiter>& waiter);
+  // For a wait that outlasts many answers (a stream): registers `waiter` and resolves a
+  // `from_now` cursor, without reading. CheckWait then reads; EndWait ends it.
+  void StartWatching(WaitRequest& request, const std::shared_ptr<Waiter>& waiter);
   WaitResult CheckWait(const WaitRequest& request);
   void EndWait(const std::vector<std::string>& channels, const std::shared_ptr<Waiter>& waiter);
 

@@ -12,14 +12,17 @@
 
 namespace livefeed {
 
-// A long-poll that found nothing and waits in the parking lot instead of on its thread.
-struct ParkedPoll {
-  WaitRequest request;             // Its cursor resolved.
-  std::shared_ptr<Waiter> waiter;  // Registered on the feed for `request`.
-  Waiter::Clock::time_point deadline;
-  std::string extra_headers;  // "Name: value\r\n" lines for this client (CORS).
-  std::string log_prefix;     // `client "GET target"` for the access log.
-  bool close_after = false;   // The client asked for Connection: close.
+// A request that waits in the parking lot instead of on its thread: a long-poll that found
+// nothing yet, or an event stream for as long as it lasts.
+struct ParkedRequest {
+  enum class Kind { kPoll, kStream } kind = Kind::kPoll;
+  WaitRequest request;                 // Its cursor resolved; a stream's moves on as it sends.
+  std::shared_ptr<Waiter> waiter;      // Registered on the feed for `request`.
+  Waiter::Clock::time_point deadline;  // Poll: when it gets the empty answer.
+  bool typed = true;                   // Stream: name events by item type.
+  std::string extra_headers;           // "Name: value\r\n" lines for this client (CORS).
+  std::string log_prefix;              // `client "GET target"` for the access log.
+  bool close_after = false;            // The client asked for Connection: close.
 };
 
 struct Connection {
@@ -31,8 +34,8 @@ struct Connection {
   SocketStream stream;
   // The response is the last one: the request body was left unread, or the client left.
   bool close_after_response = false;
-  // Set by the long-poll handler: after this request the connection goes to the lot.
-  std::optional<ParkedPoll> parked;
+  // Set by a handler whose request waits: after this request the connection goes to the lot.
+  std::optional<ParkedRequest> parked;
 };
 
 }  // namespace livefeed

@@ -14,7 +14,6 @@
 #include <cstring>
 
 #include "http/connection.h"
-#include "http/disconnect_watcher.h"
 #include "http/parking_lot.h"
 #include "http/socket_stream.h"
 #include "http/thread_per_connection.h"
@@ -61,7 +60,10 @@ class HttpServer::Impl final : public httplib::Server {
         idempotency_(options_.idempotency_window, 100000),
         stop_fd_(::eventfd(0, EFD_CLOEXEC)),
         threads_(options_.thread_stack_bytes),
-        lot_(feed, options_.keep_alive_timeout, options_.write_timeout,
+        lot_(feed,
+             {.keep_alive = options_.keep_alive_timeout,
+              .write_timeout = options_.write_timeout,
+              .sse = options_.sse},
              {.resume = [this](std::unique_ptr<Connection> c) { Resume(std::move(c)); },
               .close = [this](std::unique_ptr<Connection> c) { CloseConnection(std::move(c)); }}) {
     new_task_queue = [this] { return new ThreadPerConnection(threads_); };
@@ -181,7 +183,6 @@ class HttpServer::Impl final : public httplib::Server {
       idle_limit = keep_alive;
       stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
                        options_.max_header_bytes);
-      stream.SetWriteThrough(false);
       bool closed_by_client = false;
       const bool ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
       if (connection.parked) {
@@ -206,10 +207,12 @@ class HttpServer::Impl final : public httplib::Server {
   }
 
   // The lot refused a parked poll (it is stopping): answer it here with what there is.
+  // A stream gets nothing: its client reconnects to the restarted server.
   void AnswerUnparked(Connection& connection) {
-    ParkedPoll& poll = *connection.parked;
-    WaitResult result = feed_.CheckWait(poll.request);
+    ParkedRequest& poll = *connection.parked;
     feed_.EndWait(poll.request.channels, poll.waiter);
+    if (poll.kind == ParkedRequest::Kind::kStream) return;
+    WaitResult result = feed_.CheckWait(poll.request);
     if (result.status == WaitStatus::kPending) result.status = WaitStatus::kShutdown;
     const Reply reply = LongPollReply(result);
     const std::string head = ParkingLot::FormatHead(reply, reply.body.size(), poll.extra_headers,
@@ -276,18 +279,10 @@ class HttpServer::Impl final : public httplib::Server {
       auto waiter = std::make_shared<Waiter>();
       LongPollStart start = StartLongPoll(feed_, req.params, options_.long_poll, waiter);
       if (start.reply) return SendReply(*start.reply, res);
-      ParkedPoll& poll = t_connection->parked.emplace();
-      poll.request = std::move(start.request);
-      poll.waiter = std::move(waiter);
-      poll.deadline = start.deadline;
-      if (std::string origin = cors_.AllowOrigin(req.get_header_value("Origin"), false);
-          !origin.empty()) {
-        poll.extra_headers = "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
-      }
-      poll.log_prefix =
-          ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
-      // The library's own response for this request goes nowhere; the lot sends the real one.
-      t_connection->stream.DiscardWrites(true);
+      ParkedRequest& parked = Park(req, ParkedRequest::Kind::kPoll);
+      parked.request = std::move(start.request);
+      parked.waiter = std::move(waiter);
+      parked.deadline = start.deadline;
     });
 
     Get("/real_time_feed/stream",
@@ -384,46 +379,43 @@ class HttpServer::Impl final : public httplib::Server {
     });
   }
 
-  // The stream's events are written by the library's chunked content provider, which
-  // runs on this connection's thread after the handler returns and is called again after
-  // each return: each call blocks in SseStream::Next until there is something to send.
+  // A stream is parked for its whole life: the lot writes its events (see parking_lot.h).
   void ServeStream(const httplib::Request& req, httplib::Response& res) {
     if (!Authorized(options_.subscribe_token, req, res)) return;
-    SseStream::Opened opened =
-        SseStream::Open(feed_, req.params, req.get_header_value("Last-Event-ID"), options_.sse);
-    if (!opened.stream) return SendReply(opened.error, res);
-    struct State {
-      std::unique_ptr<SseStream> stream;
-      // Lives as long as the provider, which the library destroys before closing the fd.
-      std::unique_ptr<DisconnectWatcher::Guard> watch;
-      std::string pending;
-    };
-    auto state = std::make_shared<State>();
-    state->watch = watcher_.Watch(t_connection->fd, opened.stream->waiter());
-    state->stream = std::move(opened.stream);
-    // Each event goes out as it is written, not gathered until the response ends.
-    t_connection->stream.SetWriteThrough(true);
-    // What a stream may have queued for a client that stopped reading: the socket's send
-    // buffer, capped here (the kernel would let it grow to megabytes). When it is full the
-    // write waits; after the write timeout (10 s) without progress the stream is dropped; the
-    // browser resumes from Last-Event-ID. Publishers and other streams never wait for it.
+    OpenedSseStream opened =
+        OpenSseStream(req.params, req.get_header_value("Last-Event-ID"), options_.sse);
+    if (!opened.request) return SendReply(opened.error, res);
+    if (req.method == "HEAD") {
+      res.set_header("Cache-Control", "no-cache");
+      res.set_header("Content-Type", "text/event-stream");
+      return;
+    }
+    // What a stream may have in flight to a client that stopped reading: the socket's send
+    // buffer, capped here (the kernel would let it grow to megabytes), plus the lot's own
+    // queue of at most ParkingLot::kMaxStreamQueue. Past that the stream is dropped and the
+    // browser resumes from Last-Event-ID; publishers and other streams never wait for it.
     const int send_buffer = static_cast<int>(kStreamSendBuffer);
     ::setsockopt(t_connection->fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
-    res.set_header("Cache-Control", "no-cache");
-    // nginx would otherwise buffer the stream and deliver events in lumps.
-    res.set_header("X-Accel-Buffering", "no");
-    // Exactly "text/event-stream": with a charset parameter the library compresses the
-    // stream and events arrive only when it ends.
-    res.set_chunked_content_provider("text/event-stream", [state](size_t, httplib::DataSink& sink) {
-      state->pending.clear();
-      if (!state->stream->Next(state->pending)) {
-        // Shutdown ends the stream cleanly; a client that left needs no ending.
-        if (state->stream->waiter()->cancelled()) return false;
-        sink.done();
-        return true;
-      }
-      return sink.write(state->pending.data(), state->pending.size());
-    });
+    ParkedRequest& parked = Park(req, ParkedRequest::Kind::kStream);
+    parked.request = std::move(*opened.request);
+    parked.waiter = std::make_shared<Waiter>();
+    parked.typed = opened.typed;
+    feed_.StartWatching(parked.request, parked.waiter);
+  }
+
+  // Marks this request to be parked once the library is done with it. Its response from
+  // the library goes nowhere; the lot sends the real one.
+  ParkedRequest& Park(const httplib::Request& req, ParkedRequest::Kind kind) {
+    ParkedRequest& parked = t_connection->parked.emplace();
+    parked.kind = kind;
+    if (std::string origin = cors_.AllowOrigin(req.get_header_value("Origin"), false);
+        !origin.empty()) {
+      parked.extra_headers = "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
+    }
+    parked.log_prefix =
+        ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
+    t_connection->stream.DiscardWrites(true);
+    return parked;
   }
 
   // Behind a proxy the peer is the proxy; the client is what a trusted proxy says it is.
@@ -502,7 +494,6 @@ class HttpServer::Impl final : public httplib::Server {
   const HttpOptions options_;
   const CorsPolicy cors_;
   IdempotencyCache idempotency_;
-  DisconnectWatcher watcher_;
   const int stop_fd_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> open_{0};

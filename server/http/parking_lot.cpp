@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <deque>
 
 #include "log.h"
 #include "transport/long_poll.h"
@@ -20,19 +22,26 @@ struct ParkingLot::Entry {
   State state = State::kParked;
   std::multimap<Clock::time_point, std::uint64_t>::iterator timer;
   bool has_timer = false;
-  // What is being sent: a head of this client's own and a body shared with every client
-  // that got the same answer.
-  std::string head;
-  std::shared_ptr<const std::string> body;
-  std::size_t sent = 0;
+  // Bytes to send, in order. Buffers are shared: every client woken by one publish gets
+  // the same answer (or events) from one buffer.
+  std::deque<Bytes> queue;
+  std::size_t front_sent = 0;    // Bytes of queue.front() already sent.
+  std::size_t queued_bytes = 0;  // Not yet sent, over the whole queue.
+  std::size_t sent_total = 0;
+  Clock::time_point last_progress;
+  bool watching_out = false;
   bool close_after_send = false;
 };
 
-// One formatted answer, shared by the woken clients with the same channels and cursor.
+// What one (channels, cursor) has to say, shared by the woken clients that ask the same.
 struct ParkingLot::Answer {
-  bool pending = false;  // Nothing to say yet: the polls stay parked.
-  Reply reply;           // Status and headers; the body is in `body`.
-  std::shared_ptr<const std::string> body;
+  bool pending = false;      // Nothing to say yet.
+  bool drop = false;         // A stream that cannot go on (the store failed): the browser
+                             // reconnects and resumes.
+  bool more = false;         // A stream got a full batch: read again at once.
+  Reply reply;               // A poll's status and headers; the body is in `body`.
+  Bytes body;                // A poll's body, or a stream's events, chunk-framed.
+  std::uint64_t cursor = 0;  // Where a stream goes on from.
 };
 
 namespace {
@@ -50,25 +59,36 @@ const char* Reason(int status) {
   }
 }
 
-std::string AnswerKey(const WaitRequest& request) {
-  std::string key = std::to_string(request.since);
-  for (const auto& channel : request.channels) {
+// Polls and the two kinds of stream never share an answer.
+std::string AnswerKey(const ParkedRequest& parked) {
+  std::string key = parked.kind == ParkedRequest::Kind::kPoll ? "p" : parked.typed ? "t" : "u";
+  key += std::to_string(parked.request.since);
+  for (const auto& channel : parked.request.channels) {
     key += '|';
     key += channel;
   }
   return key;
 }
 
+std::string Chunk(std::string_view data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string chunk = size;
+  chunk.append(data);
+  chunk += "\r\n";
+  return chunk;
+}
+
 }  // namespace
 
-ParkingLot::ParkingLot(Feed& feed, std::chrono::seconds keep_alive,
-                       std::chrono::seconds write_timeout, Callbacks callbacks)
+ParkingLot::ParkingLot(Feed& feed, Options options, Callbacks callbacks)
     : feed_(feed),
-      keep_alive_(keep_alive),
-      write_timeout_(write_timeout),
+      options_(options),
       callbacks_(std::move(callbacks)),
       epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
-      event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      ping_(std::make_shared<const std::string>(Chunk(kSsePing))),
+      last_chunk_(std::make_shared<const std::string>("0\r\n\r\n")) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kEventTag;
@@ -83,8 +103,8 @@ ParkingLot::~ParkingLot() {
 }
 
 void ParkingLot::Signal() {
-  // REQUIRES: queue_mu_ held. One eventfd write per batch: wakes that pile up while the
-  // lot is busy cost a vector push each, not a system call each.
+  // One eventfd write per batch: wakes that pile up while the lot is busy cost a vector
+  // push each, not a system call each.
   if (signalled_) return;
   signalled_ = true;
   const std::uint64_t one = 1;
@@ -166,7 +186,7 @@ void ParkingLot::Run() {
       signalled_ = false;
     }
     for (auto& [id, connection] : incoming) Admit(id, std::move(connection));
-    AnswerParked(woken, /*final=*/false);
+    Serve(woken, /*final=*/false);
     ExpireTimers();
     if (stop) {
       Shutdown();
@@ -176,15 +196,32 @@ void ParkingLot::Run() {
 }
 
 void ParkingLot::Admit(std::uint64_t id, std::unique_ptr<Connection> connection) {
-  auto entry = std::make_unique<Entry>();
-  entry->id = id;
-  const Clock::time_point deadline = connection->parked->deadline;
-  entry->connection = std::move(connection);
-  Entry& e = *entry;
-  entries_.emplace(id, std::move(entry));
+  auto owned = std::make_unique<Entry>();
+  Entry& entry = *owned;
+  entry.id = id;
+  entry.connection = std::move(connection);
+  entry.last_progress = Clock::now();
+  entries_.emplace(id, std::move(owned));
+  const ParkedRequest& parked = *entry.connection->parked;
   // A parked client sends nothing until answered: only its leaving is of interest.
-  Watch(e, EPOLLRDHUP, /*add=*/true);
-  SetTimer(e, deadline);
+  Watch(entry, EPOLLRDHUP, /*add=*/true);
+  if (parked.kind == ParkedRequest::Kind::kPoll) {
+    entry.state = State::kParked;
+    SetTimer(entry, parked.deadline);
+    return;
+  }
+  entry.state = State::kStreaming;
+  SetTimer(entry, Clock::now() + options_.sse.ping_interval);
+  Queue(entry, std::make_shared<const std::string>(
+                   "HTTP/1.1 200 OK\r\n"
+                   "Content-Type: text/event-stream\r\n"
+                   "Cache-Control: no-cache\r\n"
+                   // nginx would otherwise buffer the stream and deliver events in lumps.
+                   "X-Accel-Buffering: no\r\n"
+                   "Transfer-Encoding: chunked\r\n" +
+                   parked.extra_headers + "\r\n" + Chunk(SseOpening(options_.sse))));
+  // Then whatever is already after its cursor (the catch-up).
+  if (Flush(entry)) Serve({id}, /*final=*/false);
 }
 
 void ParkingLot::Watch(Entry& entry, std::uint32_t events, bool add) {
@@ -192,6 +229,7 @@ void ParkingLot::Watch(Entry& entry, std::uint32_t events, bool add) {
   ev.events = events;
   ev.data.u64 = entry.id;
   ::epoll_ctl(epoll_fd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, entry.connection->fd, &ev);
+  entry.watching_out = (events & EPOLLOUT) != 0;
 }
 
 void ParkingLot::SetTimer(Entry& entry, Clock::time_point deadline) {
@@ -210,7 +248,11 @@ void ParkingLot::OnEvent(std::uint64_t id, std::uint32_t events) {
       return Close(id);
     case State::kSending:
       if (events & (EPOLLERR | EPOLLHUP)) return Close(id);
-      if (events & EPOLLOUT) ContinueSending(entry);
+      if (events & EPOLLOUT) Flush(entry);
+      return;
+    case State::kStreaming:
+      if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) return Close(id);
+      if (events & EPOLLOUT) Flush(entry);
       return;
     case State::kIdle:
       // Its next request (possibly followed by a half-close) goes to a thread.
@@ -219,28 +261,55 @@ void ParkingLot::OnEvent(std::uint64_t id, std::uint32_t events) {
   }
 }
 
-void ParkingLot::AnswerParked(const std::vector<std::uint64_t>& ids, bool final) {
+void ParkingLot::Serve(const std::vector<std::uint64_t>& ids, bool final) {
   // Clients woken by one publish mostly share channels and cursor: read and format once.
   std::unordered_map<std::string, Answer> answers;
   for (std::uint64_t id : ids) {
     auto it = entries_.find(id);
-    if (it == entries_.end() || it->second->state != State::kParked) continue;
+    if (it == entries_.end()) continue;
     Entry& entry = *it->second;
-    const ParkedPoll& poll = *entry.connection->parked;
-    auto [slot, fresh] = answers.try_emplace(AnswerKey(poll.request));
+    const bool poll = entry.state == State::kParked;
+    if (!poll && (entry.state != State::kStreaming || final)) continue;
+    ParkedRequest& parked = *entry.connection->parked;
+    auto [slot, fresh] = answers.try_emplace(AnswerKey(parked));
     Answer& answer = slot->second;
     if (fresh) {
-      WaitResult result = feed_.CheckWait(poll.request);
-      if (result.status == WaitStatus::kPending && !final) {
+      WaitResult result = feed_.CheckWait(parked.request);
+      if (poll) {
+        if (result.status == WaitStatus::kPending && !final) {
+          answer.pending = true;
+        } else {
+          // Pending when final: a timeout (or shutdown) with nothing new.
+          if (result.status == WaitStatus::kPending) result.status = WaitStatus::kTimeout;
+          answer.reply = LongPollReply(result);
+          answer.body = std::make_shared<const std::string>(std::move(answer.reply.body));
+        }
+      } else if (result.status == WaitStatus::kStoreError) {
+        answer.drop = true;
+      } else if (result.status != WaitStatus::kItems) {
         answer.pending = true;
       } else {
-        // kPending when final: a timeout or shutdown with nothing new.
-        if (result.status == WaitStatus::kPending) result.status = WaitStatus::kTimeout;
-        answer.reply = LongPollReply(result);
-        answer.body = std::make_shared<const std::string>(std::move(answer.reply.body));
+        std::string events;
+        AppendSseResult(events, result, parked.request.since, parked.typed);
+        answer.body = std::make_shared<const std::string>(Chunk(events));
+        answer.cursor = result.cursor;
+        answer.more = result.items.size() >= parked.request.limit;
       }
     }
-    if (!answer.pending) StartSending(entry, answer);
+    if (answer.pending) continue;
+    if (poll) {
+      AnswerPoll(entry, answer);
+      continue;
+    }
+    if (answer.drop || entry.queued_bytes + answer.body->size() > kMaxStreamQueue) {
+      // Dropped rather than allowed to grow: the browser reconnects with Last-Event-ID.
+      Close(id);
+      continue;
+    }
+    parked.request.since = answer.cursor;
+    SetTimer(entry, Clock::now() + options_.sse.ping_interval);
+    Queue(entry, answer.body);
+    if (Flush(entry) && answer.more) Wake(id);
   }
 }
 
@@ -252,82 +321,115 @@ void ParkingLot::ExpireTimers() {
     timers_.erase(timers_.begin());
     auto it = entries_.find(id);
     if (it == entries_.end()) continue;
-    it->second->has_timer = false;
-    if (it->second->state == State::kParked) {
+    Entry& entry = *it->second;
+    entry.has_timer = false;
+    if (entry.state == State::kParked) {
       due.push_back(id);
+    } else if (entry.state == State::kStreaming) {
+      if (entry.queued_bytes > 0 && now - entry.last_progress > options_.write_timeout) {
+        // Its client has taken nothing for the write timeout.
+        Close(id);
+        continue;
+      }
+      SetTimer(entry, now + options_.sse.ping_interval);
+      // Quiet for a ping interval: keep proxies and browsers from giving up on it.
+      if (entry.queued_bytes == 0) {
+        Queue(entry, ping_);
+        Flush(entry);
+      }
     } else {
-      // An idle connection past its keep-alive, or a send that made no progress.
+      // An idle connection past its keep-alive, or an answer its client does not take.
       Close(id);
     }
   }
-  AnswerParked(due, /*final=*/true);
+  Serve(due, /*final=*/true);
 }
 
 void ParkingLot::EndWait(Entry& entry) {
-  ParkedPoll& poll = *entry.connection->parked;
-  poll.waiter->SetOnWake(nullptr);
-  feed_.EndWait(poll.request.channels, poll.waiter);
+  ParkedRequest& parked = *entry.connection->parked;
+  parked.waiter->SetOnWake(nullptr);
+  feed_.EndWait(parked.request.channels, parked.waiter);
 }
 
-void ParkingLot::StartSending(Entry& entry, const Answer& answer) {
+void ParkingLot::AnswerPoll(Entry& entry, const Answer& answer) {
   EndWait(entry);
-  const ParkedPoll& poll = *entry.connection->parked;
-  entry.close_after_send = poll.close_after || answer.reply.status != 200;
-  entry.head = FormatHead(answer.reply, answer.body->size(), poll.extra_headers,
-                          entry.close_after_send, keep_alive_);
-  entry.body = answer.body;
-  entry.sent = 0;
+  const ParkedRequest& parked = *entry.connection->parked;
+  entry.close_after_send = parked.close_after || answer.reply.status != 200;
   if (LogEnabled(LogLevel::kInfo)) {
-    Log(LogLevel::kInfo, poll.log_prefix + " " + std::to_string(answer.reply.status) + " " +
-                             std::to_string(entry.body->size()));
+    Log(LogLevel::kInfo, parked.log_prefix + " " + std::to_string(answer.reply.status) + " " +
+                             std::to_string(answer.body->size()));
   }
   entry.state = State::kSending;
-  ContinueSending(entry);
+  SetTimer(entry, Clock::now() + options_.write_timeout);
+  Queue(entry, std::make_shared<const std::string>(
+                   FormatHead(answer.reply, answer.body->size(), parked.extra_headers,
+                              entry.close_after_send, options_.keep_alive)));
+  Queue(entry, answer.body);
+  Flush(entry);
 }
 
-void ParkingLot::ContinueSending(Entry& entry) {
-  const std::size_t total = entry.head.size() + entry.body->size();
-  while (entry.sent < total) {
-    iovec parts[2];
+void ParkingLot::Queue(Entry& entry, Bytes bytes) {
+  entry.queued_bytes += bytes->size();
+  entry.queue.push_back(std::move(bytes));
+}
+
+bool ParkingLot::Flush(Entry& entry) {
+  while (!entry.queue.empty()) {
+    iovec parts[16];
     int count = 0;
-    if (entry.sent < entry.head.size()) {
-      parts[count++] = {entry.head.data() + entry.sent, entry.head.size() - entry.sent};
-      parts[count++] = {const_cast<char*>(entry.body->data()), entry.body->size()};
-    } else {
-      const std::size_t offset = entry.sent - entry.head.size();
-      parts[count++] = {const_cast<char*>(entry.body->data()) + offset,
-                        entry.body->size() - offset};
+    for (auto it = entry.queue.begin(); it != entry.queue.end() && count < 16; ++it, ++count) {
+      const std::size_t skip = count == 0 ? entry.front_sent : 0;
+      parts[count] = {const_cast<char*>((*it)->data()) + skip, (*it)->size() - skip};
     }
     msghdr message{};
     message.msg_iov = parts;
-    message.msg_iovlen = count;
+    message.msg_iovlen = static_cast<std::size_t>(count);
     const ssize_t n = ::sendmsg(entry.connection->fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      entry.sent += static_cast<std::size_t>(n);
-      continue;
-    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // The rest goes when the socket drains; a client that never reads is dropped.
-      Watch(entry, EPOLLOUT | EPOLLRDHUP, /*add=*/false);
-      if (!entry.has_timer) SetTimer(entry, Clock::now() + write_timeout_);
-      return;
+      // The rest goes when the socket drains.
+      if (!entry.watching_out) Watch(entry, EPOLLOUT | EPOLLRDHUP, /*add=*/false);
+      return true;
     }
-    return Close(entry.id);
+    if (n <= 0) {
+      Close(entry.id);
+      return false;
+    }
+    auto sent = static_cast<std::size_t>(n);
+    entry.queued_bytes -= sent;
+    entry.sent_total += sent;
+    entry.last_progress = Clock::now();
+    while (sent > 0) {
+      const std::size_t left = entry.queue.front()->size() - entry.front_sent;
+      if (sent < left) {
+        entry.front_sent += sent;
+        break;
+      }
+      sent -= left;
+      entry.queue.pop_front();
+      entry.front_sent = 0;
+    }
   }
-  AfterSent(entry);
+  if (entry.close_after_send && entry.state == State::kStreaming) {
+    Close(entry.id);
+    return false;
+  }
+  if (entry.state == State::kSending) {
+    AfterPollSent(entry);
+    return false;
+  }
+  if (entry.watching_out) Watch(entry, EPOLLRDHUP, /*add=*/false);
+  return true;
 }
 
-void ParkingLot::AfterSent(Entry& entry) {
-  entry.head.clear();
-  entry.body.reset();
+void ParkingLot::AfterPollSent(Entry& entry) {
   if (entry.close_after_send) return Close(entry.id);
   entry.connection->parked.reset();
   // A request that came along with the last one is already in the stream's buffer.
   if (entry.connection->stream.has_buffered_input()) return Resume(entry.id);
   entry.state = State::kIdle;
   Watch(entry, EPOLLIN | EPOLLRDHUP, /*add=*/false);
-  SetTimer(entry, Clock::now() + keep_alive_);
+  SetTimer(entry, Clock::now() + options_.keep_alive);
 }
 
 std::unique_ptr<ParkingLot::Entry> ParkingLot::Release(std::uint64_t id) {
@@ -343,24 +445,36 @@ void ParkingLot::Resume(std::uint64_t id) { callbacks_.resume(std::move(Release(
 
 void ParkingLot::Close(std::uint64_t id) {
   std::unique_ptr<Entry> entry = Release(id);
-  if (entry->state == State::kParked) EndWait(*entry);
+  if (entry->state == State::kParked || entry->state == State::kStreaming) EndWait(*entry);
+  if (entry->state == State::kStreaming && LogEnabled(LogLevel::kInfo)) {
+    Log(LogLevel::kInfo,
+        entry->connection->parked->log_prefix + " 200 " + std::to_string(entry->sent_total));
+  }
   callbacks_.close(std::move(entry->connection));
 }
 
 void ParkingLot::Shutdown() {
-  std::vector<std::uint64_t> parked;
+  std::vector<std::uint64_t> polls;
+  std::vector<std::uint64_t> streams;
   for (const auto& [id, entry] : entries_) {
-    if (entry->state == State::kParked) parked.push_back(id);
+    if (entry->state == State::kParked) polls.push_back(id);
+    if (entry->state == State::kStreaming) streams.push_back(id);
   }
-  for (auto id : parked) entries_.at(id)->connection->parked->close_after = true;
-  AnswerParked(parked, /*final=*/true);
+  for (auto id : polls) entries_.at(id)->connection->parked->close_after = true;
+  Serve(polls, /*final=*/true);
+  // A stream ends with the last chunk: the browser reconnects to the restarted server.
+  for (auto id : streams) {
+    Entry& entry = *entries_.at(id);
+    entry.close_after_send = true;
+    Queue(entry, last_chunk_);
+    Flush(entry);
+  }
   // Give the answers a moment to drain to clients that read slowly, then close everyone.
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(2);
   epoll_event events[512];
   for (;;) {
-    const bool sending = std::any_of(entries_.begin(), entries_.end(), [](const auto& e) {
-      return e.second->state == State::kSending;
-    });
+    const bool sending = std::any_of(entries_.begin(), entries_.end(),
+                                     [](const auto& e) { return e.second->queued_bytes > 0; });
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (!sending || left <= 0) break;
     const int n = ::epoll_wait(epoll_fd_, events, 512, static_cast<int>(left));

@@ -1,16 +1,19 @@
-// Holds long-polls that wait for items without a thread, and the keep-alive connections
-// they return to, in one epoll thread.
-//   1. A long-poll that finds nothing is parked: its thread hands the connection over and
-//      ends. The poll's waiter stays registered on the feed; its wake callback queues the
-//      connection here.
+// Holds the requests that wait for items, long-polls and event streams, without a thread,
+// and the keep-alive connections they return to, in one epoll thread.
+//   1. A long-poll that finds nothing, or any event stream, is parked: its thread hands the
+//      connection over and ends. Its waiter stays registered on the feed; the waiter's
+//      wake callback queues the connection here.
 //   2. On a wake the lot reads the store once per distinct (channels, cursor) among the
-//      woken, formats that answer once and sends it to each such client (non-blocking;
-//      what a socket does not take now is sent when it becomes writable).
-//   3. At its deadline a parked poll gets the empty answer; a client that leaves (its side
-//      closed) is dropped at once.
-//   4. An answered connection waits here for its next request: when one arrives it goes
-//      back to a thread (`resume`); after the keep-alive timeout it is closed.
-//   5. Stop answers every parked poll with what it has and closes the rest.
+//      woken, formats that answer (or those events) once, and queues the same bytes on
+//      every such connection. Sockets are written non-blocking; what one does not take now
+//      is sent when it becomes writable.
+//   3. A poll is answered once: at its deadline with no items; a stream lasts, with a ping
+//      when it has been quiet for the ping interval. A stream whose client does not read is
+//      dropped once its queue passes kMaxStreamQueue (the browser resumes from
+//      Last-Event-ID); a client that closes its side is dropped at once.
+//   4. An answered poll's connection waits here for its next request: when one arrives it
+//      goes back to a thread (`resume`); after the keep-alive timeout it is closed.
+//   5. Stop answers every parked poll with what it has, ends every stream, closes the rest.
 // Park and Stop are safe from any thread; all other work runs on the lot's own thread.
 #pragma once
 
@@ -29,6 +32,7 @@
 #include "core/feed.h"
 #include "http/connection.h"
 #include "transport/reply.h"
+#include "transport/sse_stream.h"
 
 namespace livefeed {
 
@@ -40,17 +44,27 @@ class ParkingLot {
     // Close the connection and count it gone.
     std::function<void(std::unique_ptr<Connection>)> close;
   };
+  struct Options {
+    std::chrono::seconds keep_alive{75};
+    std::chrono::seconds write_timeout{10};
+    SseOptions sse;
+  };
 
-  ParkingLot(Feed& feed, std::chrono::seconds keep_alive, std::chrono::seconds write_timeout,
-             Callbacks callbacks);
+  // Bytes a stream may have queued for a client that does not read before it is dropped.
+  static constexpr std::size_t kMaxStreamQueue = 256 * 1024;
+
+  ParkingLot(Feed& feed, Options options, Callbacks callbacks);
   ~ParkingLot();
 
   ParkingLot(const ParkingLot&) = delete;
   ParkingLot& operator=(const ParkingLot&) = delete;
 
-  // Takes over a connection whose `parked` poll is registered on the feed. Refuses (and
+  // Takes over a connection whose `parked` request is registered on the feed. Refuses (and
   // leaves `connection` alone) once stopping: the caller then answers on its own thread.
   bool Park(std::unique_ptr<Connection>& connection);
+
+  // Answers the parked polls, ends the streams, closes everything, ends the lot's thread.
+  void Stop();
 
   // The status line and headers of `reply` (its body is `body_size` bytes) plus
   // `extra_headers` lines, ending the connection after it when `close`.
@@ -58,29 +72,31 @@ class ParkingLot {
                                 const std::string& extra_headers, bool close,
                                 std::chrono::seconds keep_alive);
 
-  // Answers the parked polls, closes everything, and ends the lot's thread.
-  void Stop();
-
  private:
   using Clock = std::chrono::steady_clock;
-  enum class State { kParked, kSending, kIdle };
+  using Bytes = std::shared_ptr<const std::string>;
+  enum class State { kParked, kSending, kIdle, kStreaming };
   struct Entry;
   struct Answer;
 
   void Run();
   // Queued by a waiter's wake callback (any thread).
   void Wake(std::uint64_t id);
+  // REQUIRES: queue_mu_ held.
   void Signal();
 
   // The rest runs on the lot's thread only.
   void Admit(std::uint64_t id, std::unique_ptr<Connection> connection);
   void OnEvent(std::uint64_t id, std::uint32_t events);
-  // Answers those of `ids` whose poll has something (or all of them when `final`).
-  void AnswerParked(const std::vector<std::uint64_t>& ids, bool final);
+  // Answers those of `ids` that are parked polls with something to say (all of them when
+  // `final`), and sends woken streams what is new.
+  void Serve(const std::vector<std::uint64_t>& ids, bool final);
   void ExpireTimers();
-  void StartSending(Entry& entry, const Answer& answer);
-  void ContinueSending(Entry& entry);
-  void AfterSent(Entry& entry);
+  void AnswerPoll(Entry& entry, const Answer& answer);
+  void Queue(Entry& entry, Bytes bytes);
+  // Writes what is queued; returns false when the entry was closed.
+  bool Flush(Entry& entry);
+  void AfterPollSent(Entry& entry);
   void SetTimer(Entry& entry, Clock::time_point deadline);
   void Watch(Entry& entry, std::uint32_t events, bool add);
   // Takes the entry out of the lot (map, timers, epoll).
@@ -91,16 +107,17 @@ class ParkingLot {
   void Shutdown();
 
   Feed& feed_;
-  const std::chrono::seconds keep_alive_;
-  const std::chrono::seconds write_timeout_;
+  const Options options_;
   const Callbacks callbacks_;
   const int epoll_fd_;
   const int event_fd_;
+  const Bytes ping_;        // A ping comment, chunk-framed.
+  const Bytes last_chunk_;  // The end of a chunked stream.
   std::atomic<std::uint64_t> next_id_{1};
 
   std::mutex queue_mu_;
-  std::vector<std::pair<std::uint64_t, std::unique_ptr<Connection>>>
-      incoming_;                      // Guarded by queue_mu_.
+  // Guarded by queue_mu_.
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<Connection>>> incoming_;
   std::vector<std::uint64_t> woken_;  // Guarded by queue_mu_.
   bool stop_requested_ = false;       // Guarded by queue_mu_.
   bool signalled_ = false;            // Guarded by queue_mu_.

@@ -140,7 +140,7 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
 
 ssize_t SocketStream::write(const char* ptr, size_t size) {
   if (discard_writes_) return static_cast<ssize_t>(size);
-  if (!write_through_ && pending_output_.size() + size <= kMaxGathered) {
+  if (pending_output_.size() + size <= kMaxGathered) {
     pending_output_.append(ptr, size);
     return static_cast<ssize_t>(size);
   }

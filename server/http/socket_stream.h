@@ -44,9 +44,8 @@ class SocketStream final : public httplib::Stream {
 
   // Writes are gathered and sent by Flush() (the library writes a response's head and body
   // separately: two segments and two wake-ups of the client instead of one). Flush() is
-  // also called before any wait for input. A stream sets write-through for its events.
+  // also called before any wait for input.
   bool Flush();
-  void SetWriteThrough(bool on) { write_through_ = on; }
 
   // While set, writes are dropped: a parked long-poll's response is sent later by the
   // parking lot, not by the library when the handler returns.
@@ -69,7 +68,6 @@ class SocketStream final : public httplib::Stream {
   std::size_t read_pos_ = 0;
   std::size_t read_end_ = 0;
   bool discard_writes_ = false;
-  bool write_through_ = false;
   std::string pending_output_;
   bool in_head_ = false;
   bool head_failed_ = false;
