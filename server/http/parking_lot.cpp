@@ -41,6 +41,7 @@ struct ParkingLot::Answer {
   bool more = false;         // A stream got a full batch: read again at once.
   Reply reply;               // A poll's status and headers; the body is in `body`.
   Bytes body;                // A poll's body, or a stream's events, chunk-framed.
+  Bytes shared_head;         // A poll's head for clients that need no headers of their own.
   std::uint64_t cursor = 0;  // Where a stream goes on from.
 };
 
@@ -351,7 +352,7 @@ void ParkingLot::EndWait(Entry& entry) {
   feed_.EndWait(parked.request.channels, parked.waiter);
 }
 
-void ParkingLot::AnswerPoll(Entry& entry, const Answer& answer) {
+void ParkingLot::AnswerPoll(Entry& entry, Answer& answer) {
   EndWait(entry);
   const ParkedRequest& parked = *entry.connection->parked;
   entry.close_after_send = parked.close_after || answer.reply.status != 200;
@@ -360,10 +361,18 @@ void ParkingLot::AnswerPoll(Entry& entry, const Answer& answer) {
                              std::to_string(answer.body->size()));
   }
   entry.state = State::kSending;
-  SetTimer(entry, Clock::now() + options_.write_timeout);
-  Queue(entry, std::make_shared<const std::string>(
-                   FormatHead(answer.reply, answer.body->size(), parked.extra_headers,
-                              entry.close_after_send, options_.keep_alive)));
+  // Most clients of one answer have the same head too: it is formatted once for them.
+  if (parked.extra_headers.empty() && !entry.close_after_send) {
+    if (!answer.shared_head) {
+      answer.shared_head = std::make_shared<const std::string>(
+          FormatHead(answer.reply, answer.body->size(), "", false, options_.keep_alive));
+    }
+    Queue(entry, answer.shared_head);
+  } else {
+    Queue(entry, std::make_shared<const std::string>(
+                     FormatHead(answer.reply, answer.body->size(), parked.extra_headers,
+                                entry.close_after_send, options_.keep_alive)));
+  }
   Queue(entry, answer.body);
   Flush(entry);
 }
@@ -387,8 +396,10 @@ bool ParkingLot::Flush(Entry& entry) {
     const ssize_t n = ::sendmsg(entry.connection->fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // The rest goes when the socket drains.
+      // The rest goes when the socket drains; an answer its client does not take in the
+      // write timeout is given up (a stream's stall is checked at its ping).
       if (!entry.watching_out) Watch(entry, EPOLLOUT | EPOLLRDHUP, /*add=*/false);
+      if (entry.state == State::kSending) SetTimer(entry, Clock::now() + options_.write_timeout);
       return true;
     }
     if (n <= 0) {

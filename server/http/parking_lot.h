@@ -92,7 +92,7 @@ class ParkingLot {
   // `final`), and sends woken streams what is new.
   void Serve(const std::vector<std::uint64_t>& ids, bool final);
   void ExpireTimers();
-  void AnswerPoll(Entry& entry, const Answer& answer);
+  void AnswerPoll(Entry& entry, Answer& answer);
   void Queue(Entry& entry, Bytes bytes);
   // Writes what is queued; returns false when the entry was closed.
   bool Flush(Entry& entry);
