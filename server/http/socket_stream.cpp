@@ -174,18 +174,31 @@ bool SocketStream::SendAll(const char* ptr, std::size_t size) {
   return true;
 }
 
+// The library asks for both on every request; they never change on a connection.
 void SocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    AddressToString(addr, ip, port);
+  if (remote_port_ < 0) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    remote_port_ = 0;
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      AddressToString(addr, remote_ip_, remote_port_);
+    }
+  }
+  ip = remote_ip_;
+  port = remote_port_;
 }
 
 void SocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    AddressToString(addr, ip, port);
+  if (local_port_ < 0) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    local_port_ = 0;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      AddressToString(addr, local_ip_, local_port_);
+    }
+  }
+  ip = local_ip_;
+  port = local_port_;
 }
 
 }  // namespace livefeed

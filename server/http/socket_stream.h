@@ -69,6 +69,9 @@ class SocketStream final : public httplib::Stream {
   std::size_t read_end_ = 0;
   bool discard_writes_ = false;
   std::string pending_output_;
+  // Filled on first use (see get_remote_ip_and_port); port -1: not yet.
+  mutable std::string remote_ip_, local_ip_;
+  mutable int remote_port_ = -1, local_port_ = -1;
   bool in_head_ = false;
   bool head_failed_ = false;
   std::chrono::steady_clock::time_point head_deadline_;
