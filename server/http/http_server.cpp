@@ -64,7 +64,9 @@ class HttpServer::Impl final : public httplib::Server {
              {.keep_alive = options_.keep_alive_timeout,
               .write_timeout = options_.write_timeout,
               .sse = options_.sse},
-             {.resume = [this](std::unique_ptr<Connection> c) { Resume(std::move(c)); },
+             {.serve_inline = [this](Connection& c,
+                                     std::string& output) { return ServeInline(c, output); },
+              .resume = [this](std::unique_ptr<Connection> c) { Resume(std::move(c)); },
               .close = [this](std::unique_ptr<Connection> c) { CloseConnection(std::move(c)); }}) {
     new_task_queue = [this] { return new ThreadPerConnection(threads_); };
     set_socket_options([this](socket_t fd) { ConfigureListeningSocket(fd); });
@@ -160,6 +162,36 @@ class HttpServer::Impl final : public httplib::Server {
       if (ThreadPerConnection::RunningInline()) return CloseConnection(std::move(resumed));
       Serve(std::move(resumed), false);
     });
+  }
+
+  // On the parking lot's thread, which must never block: a long-poll that has arrived
+  // whole (the usual re-poll of an answered client) is served right there.
+  ParkingLot::InlineOutcome ServeInline(Connection& connection, std::string& output) {
+    using Outcome = ParkingLot::InlineOutcome;
+    SocketStream& stream = connection.stream;
+    if (stopping_ || !(stream.HasCompleteHead("GET /real_time_feed?") ||
+                       stream.HasCompleteHead("GET /real_time_feed "))) {
+      return Outcome::kNotServed;
+    }
+    t_connection = &connection;
+    stream.SetNonBlocking(true);
+    stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
+                     options_.max_header_bytes);
+    bool closed_by_client = false;
+    const bool ok = process_request(stream, false, closed_by_client,
+                                    [&stream](httplib::Request&) { stream.EndHead(); });
+    stream.SetNonBlocking(false);
+    t_connection = nullptr;
+    if (connection.parked) {
+      stream.DiscardWrites(false);
+      connection.parked->close_after = closed_by_client;
+      return Outcome::kParked;
+    }
+    output = stream.TakeOutput();
+    if (!ok || closed_by_client || connection.close_after_response || stream.head_failed()) {
+      return Outcome::kClose;
+    }
+    return Outcome::kAnswered;
   }
 
   // Serves requests on this thread until the connection closes or parks.

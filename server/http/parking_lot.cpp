@@ -256,8 +256,8 @@ void ParkingLot::OnEvent(std::uint64_t id, std::uint32_t events) {
       if (events & EPOLLOUT) Flush(entry);
       return;
     case State::kIdle:
-      // Its next request (possibly followed by a half-close) goes to a thread.
-      if (events & EPOLLIN) return Resume(id);
+      // Its next request (possibly followed by a half-close).
+      if (events & EPOLLIN) return OnRequest(entry);
       return Close(id);
   }
 }
@@ -441,6 +441,34 @@ void ParkingLot::AfterPollSent(Entry& entry) {
   entry.state = State::kIdle;
   Watch(entry, EPOLLIN | EPOLLRDHUP, /*add=*/false);
   SetTimer(entry, Clock::now() + options_.keep_alive);
+}
+
+void ParkingLot::OnRequest(Entry& entry) {
+  std::string output;
+  const InlineOutcome outcome = callbacks_.serve_inline
+                                    ? callbacks_.serve_inline(*entry.connection, output)
+                                    : InlineOutcome::kNotServed;
+  switch (outcome) {
+    case InlineOutcome::kNotServed:
+      return Resume(entry.id);
+    case InlineOutcome::kParked: {
+      ParkedRequest& parked = *entry.connection->parked;
+      entry.state = State::kParked;
+      Watch(entry, EPOLLRDHUP, /*add=*/false);
+      SetTimer(entry, parked.deadline);
+      const std::uint64_t id = entry.id;
+      // A wake since the handler registered it runs the callback at once.
+      parked.waiter->SetOnWake([this, id] { Wake(id); });
+      return;
+    }
+    case InlineOutcome::kAnswered:
+    case InlineOutcome::kClose:
+      entry.state = State::kSending;
+      entry.close_after_send = outcome == InlineOutcome::kClose;
+      if (!output.empty()) Queue(entry, std::make_shared<const std::string>(std::move(output)));
+      Flush(entry);
+      return;
+  }
 }
 
 std::unique_ptr<ParkingLot::Entry> ParkingLot::Release(std::uint64_t id) {

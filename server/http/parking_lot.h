@@ -11,8 +11,10 @@
 //      when it has been quiet for the ping interval. A stream whose client does not read is
 //      dropped once its queue passes kMaxStreamQueue (the browser resumes from
 //      Last-Event-ID); a client that closes its side is dropped at once.
-//   4. An answered poll's connection waits here for its next request: when one arrives it
-//      goes back to a thread (`resume`); after the keep-alive timeout it is closed.
+//   4. An answered poll's connection waits here for its next request. A re-poll that has
+//      arrived whole is served right here (`serve_inline`, which never blocks): no thread
+//      hand-off for the commonest request of all. Anything else goes back to a thread
+//      (`resume`). After the keep-alive timeout the connection is closed.
 //   5. Stop answers every parked poll with what it has, ends every stream, closes the rest.
 // Park and Stop are safe from any thread; all other work runs on the lot's own thread.
 #pragma once
@@ -38,7 +40,12 @@ namespace livefeed {
 
 class ParkingLot {
  public:
+  enum class InlineOutcome { kNotServed, kParked, kAnswered, kClose };
   struct Callbacks {
+    // Serves the connection's next request here if it can without blocking: kParked (its
+    // `parked` is set and registered), kAnswered or kClose (with `output` to send first),
+    // or kNotServed (untouched).
+    std::function<InlineOutcome(Connection&, std::string& output)> serve_inline;
     // Serve the connection's next request on a thread.
     std::function<void(std::unique_ptr<Connection>)> resume;
     // Close the connection and count it gone.
@@ -97,6 +104,8 @@ class ParkingLot {
   // Writes what is queued; returns false when the entry was closed.
   bool Flush(Entry& entry);
   void AfterPollSent(Entry& entry);
+  // Its next request arrived: served here if it can be, else handed to a thread.
+  void OnRequest(Entry& entry);
   void SetTimer(Entry& entry, Clock::time_point deadline);
   void Watch(Entry& entry, std::uint32_t events, bool add);
   // Takes the entry out of the lot (map, timers, epoll).

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -102,6 +103,7 @@ bool SocketStream::Refill() {
     if (n == 0) return false;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    if (non_blocking_) return false;
     // About to wait for the client, who may be waiting for us (100 Continue).
     if (!Flush()) return false;
     std::chrono::milliseconds wait = read_timeout_;
@@ -122,6 +124,27 @@ bool SocketStream::Refill() {
   }
 }
 
+bool SocketStream::HasCompleteHead(std::string_view prefix) {
+  if (read_pos_ > 0) {
+    // Compact, so that a head split across two arrivals fits the buffer whole.
+    std::memmove(buffer_.data(), buffer_.data() + read_pos_, read_end_ - read_pos_);
+    read_end_ -= read_pos_;
+    read_pos_ = 0;
+  }
+  if (read_end_ < buffer_.size()) {
+    const ssize_t n =
+        ::recv(fd_, buffer_.data() + read_end_, buffer_.size() - read_end_, MSG_DONTWAIT);
+    if (n > 0) read_end_ += static_cast<std::size_t>(n);
+  }
+  const std::string_view data(buffer_.data(), read_end_);
+  const std::size_t end = data.find("\r\n\r\n");
+  if (end == std::string_view::npos || data.substr(0, prefix.size()) != prefix) return false;
+  std::string head(data.substr(0, end));
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return head.find("\ncontent-length:") == std::string::npos &&
+         head.find("\ntransfer-encoding:") == std::string::npos;
+}
+
 ssize_t SocketStream::read(char* ptr, size_t size) {
   if (!has_buffered_input() && !Refill()) return -1;
   std::size_t count = std::min(size, read_end_ - read_pos_);
@@ -140,7 +163,7 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
 
 ssize_t SocketStream::write(const char* ptr, size_t size) {
   if (discard_writes_) return static_cast<ssize_t>(size);
-  if (pending_output_.size() + size <= kMaxGathered) {
+  if (non_blocking_ || pending_output_.size() + size <= kMaxGathered) {
     pending_output_.append(ptr, size);
     return static_cast<ssize_t>(size);
   }
@@ -149,7 +172,7 @@ ssize_t SocketStream::write(const char* ptr, size_t size) {
 }
 
 bool SocketStream::Flush() {
-  if (pending_output_.empty()) return true;
+  if (pending_output_.empty() || non_blocking_) return true;
   const bool ok = SendAll(pending_output_.data(), pending_output_.size());
   pending_output_.clear();
   if (pending_output_.capacity() > 2 * kMaxGathered) pending_output_.shrink_to_fit();

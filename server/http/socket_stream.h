@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <string>
+#include <string_view>
 
 namespace livefeed {
 
@@ -47,6 +48,15 @@ class SocketStream final : public httplib::Stream {
   // also called before any wait for input.
   bool Flush();
 
+  // For serving on a thread that must never block (the parking lot's): reads take only
+  // what is buffered, writes are all gathered for TakeOutput(), whatever their size.
+  void SetNonBlocking(bool on) { non_blocking_ = on; }
+  std::string TakeOutput() { return std::move(pending_output_); }
+
+  // Reads what the socket has now, without waiting, and says whether the buffer holds a
+  // complete request head that starts with `prefix` and announces no body.
+  bool HasCompleteHead(std::string_view prefix);
+
   // While set, writes are dropped: a parked long-poll's response is sent later by the
   // parking lot, not by the library when the handler returns.
   void DiscardWrites(bool discard) { discard_writes_ = discard; }
@@ -68,6 +78,7 @@ class SocketStream final : public httplib::Stream {
   std::size_t read_pos_ = 0;
   std::size_t read_end_ = 0;
   bool discard_writes_ = false;
+  bool non_blocking_ = false;
   std::string pending_output_;
   // Filled on first use (see get_remote_ip_and_port); port -1: not yet.
   mutable std::string remote_ip_, local_ip_;

@@ -216,3 +216,33 @@ TEST_CASE("bad long-poll parameters are answered 400 with a JSON error") {
   }
   CHECK(Get(server.port(), "/healthz").status == 200);
 }
+
+TEST_CASE("a client re-polling on one connection gets every item, parked or answered at once") {
+  ServerProcess server;
+  HttpConnection client(server.port());
+  std::uint64_t cursor = Publish(server.port(), "0");
+  for (int round = 0; round < 20; ++round) {
+    // Even rounds wait (parked, answered by the publish); odd rounds find items waiting
+    // (answered at once, from the request that arrived while the connection sat idle).
+    if (round % 2 == 1) Publish(server.port(), std::to_string(round));
+    client.Send("GET", "/real_time_feed?since=" + std::to_string(cursor));
+    if (round % 2 == 0) {
+      REQUIRE(WaitForWaiters(server.port(), 1));
+      Publish(server.port(), std::to_string(round));
+    }
+    auto answer = client.Read(seconds(10));
+    REQUIRE(answer.status == 200);
+    auto body = answer.Json();
+    REQUIRE(body["items"].size() == 1);
+    CHECK(body["items"][0]["data"] == round);
+    CHECK(body["items"][0]["id"].get<std::uint64_t>() > cursor);
+    cursor = body["cursor"].get<std::uint64_t>();
+  }
+  // A large answer on the same connection arrives whole.
+  const std::string big = "\"" + std::string(30000, 'x') + "\"";
+  for (int i = 0; i < 3; ++i) Publish(server.port(), big);
+  client.Send("GET", "/real_time_feed?since=" + std::to_string(cursor));
+  auto answer = client.Read(seconds(10));
+  REQUIRE(answer.status == 200);
+  CHECK(answer.Json()["items"].size() == 3);
+}
