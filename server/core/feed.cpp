@@ -112,10 +112,7 @@ WaitResult Feed::WaitForItems(const WaitRequest& request, Waiter::Clock::time_po
   resolved.since = result.cursor;
   resolved.from_now = false;
   for (;;) {
-    if (waiter->cancelled()) {
-      result.status = WaitStatus::kCancelled;
-      break;
-    }
+    // A cancel (also one before the wait) ends WaitUntil at once.
     if (!waiter->WaitUntil(deadline) && Waiter::Clock::now() >= deadline) {
       result.status = WaitStatus::kTimeout;
       break;

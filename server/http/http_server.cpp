@@ -114,8 +114,6 @@ class HttpServer::Impl final : public httplib::Server {
     stop();
   }
 
-  std::size_t open_connections() const { return open_.load(); }
-
  private:
   void ConfigureListeningSocket(int fd) {
     listen_fd_ = fd;
@@ -164,34 +162,45 @@ class HttpServer::Impl final : public httplib::Server {
     });
   }
 
+  enum class Next { kKeepAlive, kClose, kPark };
+
+  // Runs one request of `connection` through the library; says what comes next.
+  // REQUIRES: t_connection == &connection.
+  Next ProcessOne(Connection& connection, bool last) {
+    SocketStream& stream = connection.stream;
+    stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
+                     options_.max_header_bytes);
+    bool closed_by_client = false;
+    // The library calls this once the request line and headers are in.
+    const bool ok = process_request(stream, last, closed_by_client,
+                                    [&stream](httplib::Request&) { stream.EndHead(); });
+    if (connection.parked) {
+      stream.DiscardWrites(false);
+      connection.parked->close_after = closed_by_client;
+      return Next::kPark;
+    }
+    const bool close =
+        !ok || closed_by_client || connection.close_after_response || stream.head_failed();
+    return close ? Next::kClose : Next::kKeepAlive;
+  }
+
   // On the parking lot's thread, which must never block: a long-poll that has arrived
   // whole (the usual re-poll of an answered client) is served right there.
   ParkingLot::InlineOutcome ServeInline(Connection& connection, std::string& output) {
     using Outcome = ParkingLot::InlineOutcome;
-    SocketStream& stream = connection.stream;
-    if (stopping_ || !(stream.HasCompleteHead("GET /real_time_feed?") ||
-                       stream.HasCompleteHead("GET /real_time_feed "))) {
+    if (stopping_) return Outcome::kNotServed;
+    const std::string_view head = connection.stream.CompleteBodilessHead();
+    if (!head.starts_with("GET /real_time_feed?") && !head.starts_with("GET /real_time_feed ")) {
       return Outcome::kNotServed;
     }
     t_connection = &connection;
-    stream.SetNonBlocking(true);
-    stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
-                     options_.max_header_bytes);
-    bool closed_by_client = false;
-    const bool ok = process_request(stream, false, closed_by_client,
-                                    [&stream](httplib::Request&) { stream.EndHead(); });
-    stream.SetNonBlocking(false);
+    connection.stream.SetNonBlocking(true);
+    const Next next = ProcessOne(connection, false);
+    connection.stream.SetNonBlocking(false);
     t_connection = nullptr;
-    if (connection.parked) {
-      stream.DiscardWrites(false);
-      connection.parked->close_after = closed_by_client;
-      return Outcome::kParked;
-    }
-    output = stream.TakeOutput();
-    if (!ok || closed_by_client || connection.close_after_response || stream.head_failed()) {
-      return Outcome::kClose;
-    }
-    return Outcome::kAnswered;
+    if (next == Next::kPark) return Outcome::kParked;
+    output = connection.stream.TakeOutput();
+    return next == Next::kClose ? Outcome::kClose : Outcome::kAnswered;
   }
 
   // Serves requests on this thread until the connection closes or parks.
@@ -201,10 +210,6 @@ class HttpServer::Impl final : public httplib::Server {
     t_connection = &connection;
     const auto keep_alive =
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
-    // Called by the library once the request line and headers are in.
-    const std::function<void(httplib::Request&)> head_done = [&stream](httplib::Request&) {
-      stream.EndHead();
-    };
     // A fresh connection gets only the header timeout to start its request: connections
     // opened and left silent (a flood) must not hold slots for the keep-alive time.
     auto idle_limit =
@@ -213,24 +218,15 @@ class HttpServer::Impl final : public httplib::Server {
     while (!stopping_) {
       if (!stream.WaitReadable(idle_limit)) break;
       idle_limit = keep_alive;
-      stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
-                       options_.max_header_bytes);
-      bool closed_by_client = false;
-      const bool ok = process_request(stream, stopping_.load(), closed_by_client, head_done);
-      if (connection.parked) {
-        stream.DiscardWrites(false);
-        // Earlier responses go before the lot writes to the socket itself.
-        if (!stream.Flush()) {
-          AnswerUnparked(connection);
-          break;
-        }
-        connection.parked->close_after = closed_by_client;
+      const Next next = ProcessOne(connection, stopping_.load());
+      if (next == Next::kClose) break;
+      if (next == Next::kPark) {
         t_connection = nullptr;
-        if (lot_.Park(owned)) return;  // This thread is done; the lot answers.
+        // Earlier responses go before the lot writes to the socket itself.
+        if (stream.Flush() && lot_.Park(owned)) return;  // This thread is done.
         AnswerUnparked(connection);
         break;
       }
-      if (!ok || closed_by_client || connection.close_after_response || stream.head_failed()) break;
     }
     stream.Flush();
     t_connection = nullptr;
@@ -393,13 +389,13 @@ class HttpServer::Impl final : public httplib::Server {
         });
 
     set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (!cors_.enabled()) return;
+      if (!cors_.enabled() || res.has_header("Access-Control-Allow-Origin")) return;
       const bool publishing = req.path == "/send_feed_item";
       if (!publishing && !IsSubscribePath(req.path)) return;
-      const std::string allowed = cors_.AllowOrigin(req.get_header_value("Origin"), publishing);
-      if (allowed.empty() || res.has_header("Access-Control-Allow-Origin")) return;
-      res.set_header("Access-Control-Allow-Origin", allowed);
-      res.set_header("Vary", "Origin");
+      for (const auto& [name, value] :
+           cors_.ResponseHeaders(req.get_header_value("Origin"), publishing)) {
+        res.set_header(name, value);
+      }
     });
 
     set_logger([this](const httplib::Request& req, const httplib::Response& res) {
@@ -440,12 +436,15 @@ class HttpServer::Impl final : public httplib::Server {
   ParkedRequest& Park(const httplib::Request& req, ParkedRequest::Kind kind) {
     ParkedRequest& parked = t_connection->parked.emplace();
     parked.kind = kind;
-    if (std::string origin = cors_.AllowOrigin(req.get_header_value("Origin"), false);
-        !origin.empty()) {
-      parked.extra_headers = "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
+    for (const auto& [name, value] :
+         cors_.ResponseHeaders(req.get_header_value("Origin"), /*publishing=*/false)) {
+      parked.extra_headers += name + ": " + value + "\r\n";
     }
-    parked.log_prefix =
-        ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
+    // Built only when it will be used: this runs for every waiting request.
+    if (LogEnabled(LogLevel::kInfo)) {
+      parked.log_prefix =
+          ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
+    }
     t_connection->stream.DiscardWrites(true);
     return parked;
   }
@@ -545,6 +544,5 @@ std::string HttpServer::Bind() { return impl_->Bind(); }
 int HttpServer::port() const { return impl_->port(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
-std::size_t HttpServer::open_connections() const { return impl_->open_connections(); }
 
 }  // namespace livefeed

@@ -52,8 +52,6 @@ class HttpServer {
   // Stops accepting, wakes idle keep-alive connections and lets held requests answer.
   void Stop();
 
-  std::size_t open_connections() const;
-
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

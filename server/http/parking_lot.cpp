@@ -204,14 +204,10 @@ void ParkingLot::Admit(std::uint64_t id, std::unique_ptr<Connection> connection)
   entry.last_progress = Clock::now();
   entries_.emplace(id, std::move(owned));
   const ParkedRequest& parked = *entry.connection->parked;
-  // A parked client sends nothing until answered: only its leaving is of interest.
-  Watch(entry, EPOLLRDHUP, /*add=*/true);
-  if (parked.kind == ParkedRequest::Kind::kPoll) {
-    entry.state = State::kParked;
-    SetTimer(entry, parked.deadline);
-    return;
-  }
+  if (parked.kind == ParkedRequest::Kind::kPoll) return Hold(entry, /*add=*/true);
   entry.state = State::kStreaming;
+  // A stream's client sends nothing: only its leaving is of interest.
+  Watch(entry, EPOLLRDHUP, /*add=*/true);
   SetTimer(entry, Clock::now() + options_.sse.ping_interval);
   Queue(entry, std::make_shared<const std::string>(
                    "HTTP/1.1 200 OK\r\n"
@@ -223,6 +219,13 @@ void ParkingLot::Admit(std::uint64_t id, std::unique_ptr<Connection> connection)
                    parked.extra_headers + "\r\n" + Chunk(SseOpening(options_.sse))));
   // Then whatever is already after its cursor (the catch-up).
   if (Flush(entry)) Serve({id}, /*final=*/false);
+}
+
+void ParkingLot::Hold(Entry& entry, bool add) {
+  entry.state = State::kParked;
+  // A parked client sends nothing until answered: only its leaving is of interest.
+  Watch(entry, EPOLLRDHUP, add);
+  SetTimer(entry, entry.connection->parked->deadline);
 }
 
 void ParkingLot::Watch(Entry& entry, std::uint32_t events, bool add) {
@@ -308,7 +311,6 @@ void ParkingLot::Serve(const std::vector<std::uint64_t>& ids, bool final) {
       continue;
     }
     parked.request.since = answer.cursor;
-    SetTimer(entry, Clock::now() + options_.sse.ping_interval);
     Queue(entry, answer.body);
     if (Flush(entry) && answer.more) Wake(id);
   }
@@ -327,17 +329,26 @@ void ParkingLot::ExpireTimers() {
     if (entry.state == State::kParked) {
       due.push_back(id);
     } else if (entry.state == State::kStreaming) {
-      if (entry.queued_bytes > 0 && now - entry.last_progress > options_.write_timeout) {
+      if (entry.queued_bytes > 0) {
         // Its client has taken nothing for the write timeout.
-        Close(id);
+        if (now - entry.last_progress > options_.write_timeout) {
+          Close(id);
+          continue;
+        }
+        SetTimer(entry, now + options_.sse.ping_interval);
         continue;
       }
-      SetTimer(entry, now + options_.sse.ping_interval);
-      // Quiet for a ping interval: keep proxies and browsers from giving up on it.
-      if (entry.queued_bytes == 0) {
-        Queue(entry, ping_);
-        Flush(entry);
+      // Events sent since the timer was set count as signs of life; this check, once per
+      // ping interval, replaces re-arming the timer on every event of every stream.
+      const Clock::time_point quiet_until = entry.last_progress + options_.sse.ping_interval;
+      if (now < quiet_until) {
+        SetTimer(entry, quiet_until);
+        continue;
       }
+      // Quiet for a ping interval: keep proxies and browsers from giving up on it.
+      SetTimer(entry, now + options_.sse.ping_interval);
+      Queue(entry, ping_);
+      Flush(entry);
     } else {
       // An idle connection past its keep-alive, or an answer its client does not take.
       Close(id);
@@ -452,13 +463,10 @@ void ParkingLot::OnRequest(Entry& entry) {
     case InlineOutcome::kNotServed:
       return Resume(entry.id);
     case InlineOutcome::kParked: {
-      ParkedRequest& parked = *entry.connection->parked;
-      entry.state = State::kParked;
-      Watch(entry, EPOLLRDHUP, /*add=*/false);
-      SetTimer(entry, parked.deadline);
+      Hold(entry, /*add=*/false);
       const std::uint64_t id = entry.id;
       // A wake since the handler registered it runs the callback at once.
-      parked.waiter->SetOnWake([this, id] { Wake(id); });
+      entry.connection->parked->waiter->SetOnWake([this, id] { Wake(id); });
       return;
     }
     case InlineOutcome::kAnswered:

@@ -106,6 +106,8 @@ class ParkingLot {
   void AfterPollSent(Entry& entry);
   // Its next request arrived: served here if it can be, else handed to a thread.
   void OnRequest(Entry& entry);
+  // A poll waits for items, watched only for its client leaving, until its deadline.
+  void Hold(Entry& entry, bool add);
   void SetTimer(Entry& entry, Clock::time_point deadline);
   void Watch(Entry& entry, std::uint32_t events, bool add);
   // Takes the entry out of the lot (map, timers, epoll).

@@ -16,6 +16,21 @@ namespace {
 // Larger writes (a big backlog answer) go out directly after what was gathered.
 constexpr std::size_t kMaxGathered = 16 * 1024;
 
+// Whether a header line of `head` starts with `name` (lower case, with its colon).
+bool HasHeader(std::string_view head, std::string_view name) {
+  for (std::size_t eol = head.find('\n'); eol != std::string_view::npos;
+       eol = head.find('\n', eol + 1)) {
+    const std::string_view line = head.substr(eol + 1, name.size());
+    if (line.size() == name.size() &&
+        std::equal(line.begin(), line.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void AddressToString(const sockaddr_storage& addr, std::string& ip, int& port) {
   char text[INET6_ADDRSTRLEN] = "";
   if (addr.ss_family == AF_INET) {
@@ -28,6 +43,19 @@ void AddressToString(const sockaddr_storage& addr, std::string& ip, int& port) {
     port = ntohs(in6.sin6_port);
   }
   ip = text;
+}
+
+// The library asks for the peer's and our own address on every request; they never change
+// on a connection, so each is looked up once (port -1: not yet).
+void LookUpOnce(int fd, bool peer, std::string& ip, int& port) {
+  if (port >= 0) return;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  port = 0;
+  auto* raw = reinterpret_cast<sockaddr*>(&addr);
+  if ((peer ? ::getpeername(fd, raw, &len) : ::getsockname(fd, raw, &len)) == 0) {
+    AddressToString(addr, ip, port);
+  }
 }
 
 }  // namespace
@@ -90,10 +118,6 @@ void SocketStream::EndHead() { in_head_ = false; }
 // head a byte at a time, so the slow path must stay off the common one.
 bool SocketStream::Refill() {
   for (;;) {
-    if (in_head_ && head_bytes_left_ == 0) {
-      head_failed_ = true;
-      return false;
-    }
     const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
     if (n > 0) {
       read_pos_ = 0;
@@ -124,7 +148,7 @@ bool SocketStream::Refill() {
   }
 }
 
-bool SocketStream::HasCompleteHead(std::string_view prefix) {
+std::string_view SocketStream::CompleteBodilessHead() {
   if (read_pos_ > 0) {
     // Compact, so that a head split across two arrivals fits the buffer whole.
     std::memmove(buffer_.data(), buffer_.data() + read_pos_, read_end_ - read_pos_);
@@ -138,20 +162,20 @@ bool SocketStream::HasCompleteHead(std::string_view prefix) {
   }
   const std::string_view data(buffer_.data(), read_end_);
   const std::size_t end = data.find("\r\n\r\n");
-  if (end == std::string_view::npos || data.substr(0, prefix.size()) != prefix) return false;
-  std::string head(data.substr(0, end));
-  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return head.find("\ncontent-length:") == std::string::npos &&
-         head.find("\ntransfer-encoding:") == std::string::npos;
+  if (end == std::string_view::npos) return {};
+  const std::string_view head = data.substr(0, end + 2);
+  if (HasHeader(head, "content-length:") || HasHeader(head, "transfer-encoding:")) return {};
+  return head;
 }
 
 ssize_t SocketStream::read(char* ptr, size_t size) {
-  if (!has_buffered_input() && !Refill()) return -1;
-  std::size_t count = std::min(size, read_end_ - read_pos_);
+  // The head used up its room: the library answers 400 and we close.
   if (in_head_ && head_bytes_left_ == 0) {
     head_failed_ = true;
     return -1;
   }
+  if (!has_buffered_input() && !Refill()) return -1;
+  std::size_t count = std::min(size, read_end_ - read_pos_);
   if (in_head_) {
     count = std::min(count, head_bytes_left_);
     head_bytes_left_ -= count;
@@ -197,29 +221,14 @@ bool SocketStream::SendAll(const char* ptr, std::size_t size) {
   return true;
 }
 
-// The library asks for both on every request; they never change on a connection.
 void SocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  if (remote_port_ < 0) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    remote_port_ = 0;
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      AddressToString(addr, remote_ip_, remote_port_);
-    }
-  }
+  LookUpOnce(fd_, /*peer=*/true, remote_ip_, remote_port_);
   ip = remote_ip_;
   port = remote_port_;
 }
 
 void SocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
-  if (local_port_ < 0) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    local_port_ = 0;
-    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      AddressToString(addr, local_ip_, local_port_);
-    }
-  }
+  LookUpOnce(fd_, /*peer=*/false, local_ip_, local_port_);
   ip = local_ip_;
   port = local_port_;
 }

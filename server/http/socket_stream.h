@@ -53,9 +53,9 @@ class SocketStream final : public httplib::Stream {
   void SetNonBlocking(bool on) { non_blocking_ = on; }
   std::string TakeOutput() { return std::move(pending_output_); }
 
-  // Reads what the socket has now, without waiting, and says whether the buffer holds a
-  // complete request head that starts with `prefix` and announces no body.
-  bool HasCompleteHead(std::string_view prefix);
+  // Reads what the socket has now, without waiting; returns the buffered request head if
+  // it is complete and announces no body (valid until the next read), else empty.
+  std::string_view CompleteBodilessHead();
 
   // While set, writes are dropped: a parked long-poll's response is sent later by the
   // parking lot, not by the library when the handler returns.
@@ -80,7 +80,7 @@ class SocketStream final : public httplib::Stream {
   bool discard_writes_ = false;
   bool non_blocking_ = false;
   std::string pending_output_;
-  // Filled on first use (see get_remote_ip_and_port); port -1: not yet.
+  // Looked up on first use; port -1: not yet.
   mutable std::string remote_ip_, local_ip_;
   mutable int remote_port_ = -1, local_port_ = -1;
   bool in_head_ = false;

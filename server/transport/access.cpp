@@ -40,21 +40,27 @@ std::string CorsPolicy::AllowOrigin(const std::string& origin, bool publishing) 
   return {};
 }
 
+std::vector<std::pair<std::string, std::string>> CorsPolicy::ResponseHeaders(
+    const std::string& origin, bool publishing) const {
+  const std::string allowed = AllowOrigin(origin, publishing);
+  if (allowed.empty()) return {};
+  return {{"Access-Control-Allow-Origin", allowed}, {"Vary", "Origin"}};
+}
+
 Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool publishing) {
-  const std::string allowed = policy.AllowOrigin(origin, publishing);
-  if (allowed.empty())
-    return JsonError(403, "origin '" + origin.substr(0, 100) + "' is not allowed");
   Reply reply;
+  reply.headers = policy.ResponseHeaders(origin, publishing);
+  if (reply.headers.empty()) {
+    return JsonError(403, "origin '" + origin.substr(0, 100) + "' is not allowed");
+  }
   reply.status = 204;
   reply.content_type.clear();
-  reply.headers = {
-      {"Access-Control-Allow-Origin", allowed},
-      {"Access-Control-Allow-Methods", publishing ? "POST" : "GET"},
-      {"Access-Control-Allow-Headers", publishing ? "Content-Type, Authorization, Idempotency-Key"
-                                                  : "Authorization, Last-Event-ID"},
-      {"Access-Control-Max-Age", "600"},
-      {"Vary", "Origin"},
-  };
+  reply.headers.insert(
+      reply.headers.end(),
+      {{"Access-Control-Allow-Methods", publishing ? "POST" : "GET"},
+       {"Access-Control-Allow-Headers", publishing ? "Content-Type, Authorization, Idempotency-Key"
+                                                   : "Authorization, Last-Event-ID"},
+       {"Access-Control-Max-Age", "600"}});
   return reply;
 }
 

@@ -26,6 +26,9 @@ struct CorsPolicy {
   bool enabled() const { return !origins.empty(); }
   // The Access-Control-Allow-Origin value for `origin`, or empty when not allowed.
   std::string AllowOrigin(const std::string& origin, bool publishing) const;
+  // The headers an answer to `origin` carries: none, or the allowed origin and Vary.
+  std::vector<std::pair<std::string, std::string>> ResponseHeaders(const std::string& origin,
+                                                                   bool publishing) const;
 };
 
 // The answer to a CORS preflight (OPTIONS) for a feed path, as headers and status.

@@ -59,12 +59,4 @@ Reply LongPollReply(const WaitResult& result) {
   return reply;
 }
 
-Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
-                     const std::shared_ptr<Waiter>& waiter) {
-  LongPollStart start = StartLongPoll(feed, params, options, waiter);
-  if (start.reply) return *start.reply;
-  WaitResult result = feed.WaitForItems(start.request, start.deadline, waiter);
-  return LongPollReply(result);
-}
-
 }  // namespace livefeed

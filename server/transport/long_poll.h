@@ -32,11 +32,6 @@ LongPollStart StartLongPoll(Feed& feed, const QueryParams& params, const LongPol
 // The reply for a finished wait (items, timeout, shutdown, store error).
 Reply LongPollReply(const WaitResult& result);
 
-// The whole long-poll on this thread: start, then block until the answer.
-// `waiter` lets the caller cancel the wait when the client disconnects.
-Reply AnswerLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
-                     const std::shared_ptr<Waiter>& waiter);
-
 // The 200 body for a wait result.
 std::string FormatPollAnswer(const WaitResult& result);
 
