@@ -2,22 +2,16 @@
 // arrives complete and in order, and after a server restart on the same port the EventSource
 // reconnects by itself, sends Last-Event-ID, is told of the gap and misses nothing new.
 // Run: node --test tests/browser/   (after scripts/setup-browser and a build of build/livefeed)
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEADLINE_MS, launchBrowser, openPage, publish, startServer } from './support.mjs';
+import { DEADLINE_MS, useBrowser, openPage, publish, startServer } from './support.mjs';
 
 const TEST_TIMEOUT = 120000;
 // A short reconnect delay, sent to the EventSource in the stream's `retry:` line.
 const SERVER_ARGS = ['--sse-retry', '500'];
 const BURST = 100;
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser.close();
-});
+const browser = useBrowser();
 
 // Opens a native EventSource in the page. Everything it reports goes to window.__es:
 // `messages` (lastEventId and the item's id and data), `truncated` notices, and `events`,
@@ -77,7 +71,7 @@ function assertInOrder(messages) {
 
 test('native EventSource: a burst arrives once each in order, and it reconnects by itself after a restart', { timeout: TEST_TIMEOUT }, async (t) => {
   const first = await startServer({ args: SERVER_ARGS });
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   let second = null;
   t.after(async () => {
     await context.close();

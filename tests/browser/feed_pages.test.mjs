@@ -4,11 +4,11 @@
 // Every test starts its own server on a free port. The tests of this file run one after the
 // other: the restart test frees its port for a moment, and a server started meanwhile by a
 // concurrent test could take it.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEADLINE_MS,
-  launchBrowser,
+  useBrowser,
   openPage,
   publish,
   screenshot,
@@ -22,18 +22,12 @@ import {
 const LATENCY_MS = Number(process.env.LIVEFEED_LATENCY_MS) || 1000;
 const TEST_TIMEOUT = 120000;
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser.close();
-});
+const browser = useBrowser();
 
 // A server and a browser context that are torn down when the test ends, pages first.
 async function setup(t) {
   const server = await startServer();
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   t.after(async () => {
     await context.close();
     await server.stop();
@@ -188,7 +182,7 @@ describe('live page and admin page', () => {
 
   test('the admin form works as a plain form post without JavaScript', { timeout: TEST_TIMEOUT }, async (t) => {
     const server = await startServer();
-    const context = await browser.newContext({ javaScriptEnabled: false });
+    const context = await browser().newContext({ javaScriptEnabled: false });
     t.after(async () => {
       await context.close();
       await server.stop();
@@ -215,7 +209,7 @@ describe('live page and admin page', () => {
   for (const transport of ['longpoll', 'sse']) {
     test(`after a server restart on the same port the page reconnects and misses nothing new (transport=${transport})`, { timeout: TEST_TIMEOUT }, async (t) => {
       const first = await startServer();
-      const context = await browser.newContext();
+      const context = await browser().newContext();
       let second = null;
       t.after(async () => {
         await context.close();

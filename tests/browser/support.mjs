@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -80,6 +81,19 @@ export async function startServer({ port = 0, args = [] } = {}) {
       return stopped;
     },
   };
+}
+
+// One Chromium for a whole test file: launched before its first test, closed after its
+// last. Returns a getter, as the browser exists only once the hook has run.
+export function useBrowser() {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser.close();
+  });
+  return () => browser;
 }
 
 export async function launchBrowser() {

@@ -12,6 +12,15 @@ using std::chrono::seconds;
 
 namespace {
 std::uint64_t IdOf(const SseEvent& event) { return std::stoull(event.id); }
+
+// The stream's next events carry exactly `ids`, in this order.
+void CheckNextIds(SseClient& stream, const std::vector<std::uint64_t>& ids) {
+  for (std::uint64_t id : ids) {
+    auto event = stream.NextEvent();
+    REQUIRE(event);
+    CHECK(IdOf(*event) == id);
+  }
+}
 }  // namespace
 
 TEST_CASE("a stream opens with retry and a comment, sends the backlog, then live items") {
@@ -53,12 +62,7 @@ TEST_CASE("Last-Event-ID resumes exactly after that item and wins over since") {
   for (int i = 0; i < 5; ++i) ids.push_back(Publish(server.port(), std::to_string(i)));
 
   SseClient stream(server.port(), "/real_time_feed/stream?since=0", std::to_string(ids[2]));
-  auto first = stream.NextEvent();
-  auto second = stream.NextEvent();
-  REQUIRE(first);
-  REQUIRE(second);
-  CHECK(IdOf(*first) == ids[3]);
-  CHECK(IdOf(*second) == ids[4]);
+  CheckNextIds(stream, {ids[3], ids[4]});
   const auto next = Publish(server.port(), "5");
   auto third = stream.NextEvent();
   REQUIRE(third);
@@ -96,12 +100,7 @@ TEST_CASE("one stream follows several channels in id order") {
   Publish(server.port(), "2", "other");
   const auto b = Publish(server.port(), "3", "b");
   SseClient stream(server.port(), "/real_time_feed/stream?since=0&channel=a,b");
-  auto first = stream.NextEvent();
-  auto second = stream.NextEvent();
-  REQUIRE(first);
-  REQUIRE(second);
-  CHECK(IdOf(*first) == a);
-  CHECK(IdOf(*second) == b);
+  CheckNextIds(stream, {a, b});
 }
 
 TEST_CASE("an idle stream gets keep-alive comments") {
@@ -125,12 +124,7 @@ TEST_CASE("a cursor older than the backlog is announced with a truncated event f
   REQUIRE(notice);
   CHECK(notice->event == "truncated");
   CHECK(notice->Json()["cursor"] == ids[0]);
-  auto first = stream.NextEvent();
-  auto second = stream.NextEvent();
-  REQUIRE(first);
-  REQUIRE(second);
-  CHECK(IdOf(*first) == ids[3]);
-  CHECK(IdOf(*second) == ids[4]);
+  CheckNextIds(stream, {ids[3], ids[4]});
 }
 
 TEST_CASE("a client that leaves a stream is noticed at once") {
