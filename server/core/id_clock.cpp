@@ -18,12 +18,13 @@ IdClock::IdClock(WallClock clock)
       origin_(static_cast<std::uint64_t>(std::max<std::int64_t>(clock_(), 1))),
       last_(origin_) {}
 
-IdClock::Stamp IdClock::Next() {
+IdClock::Stamp IdClock::Next(std::size_t count) {
   const std::int64_t now = clock_();
   // A clock that stands still or steps back must not make ids repeat or go down.
-  last_ = std::max<std::uint64_t>(last_ + 1,
-                                  static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));
-  return {last_, now / 1000};
+  const std::uint64_t first = std::max<std::uint64_t>(
+      last_ + 1, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));
+  last_ = first + (count == 0 ? 0 : count - 1);
+  return {first, now / 1000};
 }
 
 }  // namespace livefeed

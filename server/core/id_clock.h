@@ -4,6 +4,7 @@
 // stands still or steps back. Not thread-safe: the store calls it under its own lock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -28,7 +29,8 @@ class IdClock {
     std::uint64_t id;
     std::int64_t timestamp_ms;
   };
-  Stamp Next();
+  // The next id; with `count` > 1, the first of `count` consecutive ids (a batch).
+  Stamp Next(std::size_t count = 1);
 
   std::int64_t NowMicros() const { return clock_(); }
 

@@ -2,30 +2,33 @@
 
 namespace livefeed {
 
-IdempotencyCache::IdempotencyCache(std::chrono::seconds window, std::size_t max_keys)
-    : window_(window), max_keys_(max_keys) {}
+IdempotencyCache::IdempotencyCache(std::int64_t window_us, std::size_t max_keys)
+    : window_us_(window_us), max_keys_(max_keys) {}
 
-void IdempotencyCache::Expire(Clock::time_point now) {
-  while (!order_.empty() && (order_.front().first + window_ <= now || order_.size() > max_keys_)) {
+void IdempotencyCache::Expire(std::int64_t now_us) {
+  while (!order_.empty() &&
+         (order_.front().first + window_us_ <= now_us || order_.size() > max_keys_)) {
     auto it = entries_.find(order_.front().second);
-    if (it != entries_.end() && it->second.at == order_.front().first) entries_.erase(it);
+    if (it != entries_.end() && it->second.at_us == order_.front().first) entries_.erase(it);
     order_.pop_front();
   }
 }
 
-IdempotencyCache::Outcome IdempotencyCache::PublishOnce(const std::string& key,
-                                                        const std::function<ItemPtr()>& publish,
-                                                        Clock::time_point now) {
-  std::lock_guard lock(mu_);
-  Expire(now);
-  if (auto it = entries_.find(key); it != entries_.end()) return {it->second.item, true};
-  ItemPtr item = publish();
-  // A failed publish is not remembered: the retry should try again.
-  if (!item) return {nullptr, false};
-  entries_[key] = Entry{item, now};
-  order_.emplace_back(now, key);
-  Expire(now);
-  return {item, false};
+std::optional<IdempotencyCache::Seen> IdempotencyCache::Find(const std::string& key,
+                                                             const std::string& fingerprint,
+                                                             std::int64_t now_us) {
+  Expire(now_us);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
+  if (it->second.fingerprint != fingerprint) return Seen{.conflict = true};
+  return Seen{.items = it->second.items};
+}
+
+void IdempotencyCache::Remember(const std::string& key, const std::string& fingerprint,
+                                std::vector<ItemPtr> items, std::int64_t now_us) {
+  entries_[key] = Entry{fingerprint, std::move(items), now_us};
+  order_.emplace_back(now_us, key);
+  Expire(now_us);
 }
 
 }  // namespace livefeed

@@ -1,18 +1,17 @@
 // Remembers publishes by the client's Idempotency-Key for a window, so that a publisher
-// retrying after a network error gets the first publish's answer instead of a duplicate.
+// retrying after a network error gets the first publish's answer instead of a duplicate,
+// and one reusing a key for a different request is told so instead of silently losing it.
 // Bounded: at most `max_keys` keys; the oldest are forgotten first.
-// Safe for concurrent use; a keyed publish runs under the cache's lock so two concurrent
-// retries with one key cannot both publish.
+// Not thread-safe: a store calls it under its own lock, together with the append it guards.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
-#include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/item.h"
 
@@ -20,30 +19,34 @@ namespace livefeed {
 
 class IdempotencyCache {
  public:
-  using Clock = std::chrono::steady_clock;
-  IdempotencyCache(std::chrono::seconds window, std::size_t max_keys);
+  // Times are microseconds on the store's wall clock.
+  IdempotencyCache(std::int64_t window_us, std::size_t max_keys);
 
-  struct Outcome {
-    ItemPtr item;           // Null when `publish` failed.
-    bool replayed = false;  // The key was seen: `item` is the first publish's.
+  struct Seen {
+    bool conflict = false;       // The key was used for a request with another fingerprint.
+    std::vector<ItemPtr> items;  // Otherwise the first publish's items.
   };
-  // Returns the item remembered for `key`, or runs `publish` and remembers its item.
-  Outcome PublishOnce(const std::string& key, const std::function<ItemPtr()>& publish,
-                      Clock::time_point now = Clock::now());
+  // What the key stands for, or nullopt when it is unknown (or expired).
+  std::optional<Seen> Find(const std::string& key, const std::string& fingerprint,
+                           std::int64_t now_us);
+
+  // Remembers a publish that succeeded (a failed one is not remembered: its retry should try
+  // again).
+  void Remember(const std::string& key, const std::string& fingerprint,
+                std::vector<ItemPtr> items, std::int64_t now_us);
 
  private:
-  // REQUIRES: mu_ held.
-  void Expire(Clock::time_point now);
+  void Expire(std::int64_t now_us);
 
-  const std::chrono::seconds window_;
-  const std::size_t max_keys_;
-  std::mutex mu_;
   struct Entry {
-    ItemPtr item;
-    Clock::time_point at;
+    std::string fingerprint;
+    std::vector<ItemPtr> items;
+    std::int64_t at_us = 0;
   };
-  std::unordered_map<std::string, Entry> entries_;               // Guarded by mu_.
-  std::deque<std::pair<Clock::time_point, std::string>> order_;  // Guarded by mu_.
+  const std::int64_t window_us_;
+  const std::size_t max_keys_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::pair<std::int64_t, std::string>> order_;  // Oldest first.
 };
 
 }  // namespace livefeed

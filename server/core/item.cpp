@@ -4,7 +4,7 @@
 
 namespace livefeed {
 
-void AppendJsonString(std::string& out, const std::string& text) {
+void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
   for (unsigned char c : text) {
     switch (c) {
@@ -48,10 +48,9 @@ ItemPtr MakeItem(std::uint64_t id, std::int64_t timestamp_ms, ItemDraft draft) {
   item->timestamp_ms = timestamp_ms;
   item->channel = std::move(draft.channel);
   item->type = std::move(draft.type);
-  item->data_json = std::move(draft.data_json);
 
   std::string& j = item->json;
-  j.reserve(item->data_json.size() + item->channel.size() + item->type.size() + 80);
+  j.reserve(draft.data_json.size() + item->channel.size() + item->type.size() + 80);
   j += "{\"id\":";
   j += std::to_string(id);
   j += ",\"timestamp\":";
@@ -63,7 +62,8 @@ ItemPtr MakeItem(std::uint64_t id, std::int64_t timestamp_ms, ItemDraft draft) {
     AppendJsonString(j, item->type);
   }
   j += ",\"data\":";
-  j += item->data_json;
+  item->data_offset = j.size();
+  j += draft.data_json;
   j += '}';
   return item;
 }
