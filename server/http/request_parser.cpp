@@ -1,0 +1,413 @@
+#include "http/request_parser.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace livefeed {
+namespace {
+
+// RFC 9110 token characters (method, field names).
+bool IsTokenChar(unsigned char c) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool IsToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return IsTokenChar(static_cast<unsigned char>(c));
+  });
+}
+
+// Field values: visible ASCII, obs-text, space and tab. No NUL, CR, LF or other controls.
+bool IsFieldValue(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
+  });
+}
+
+bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+std::uint64_t HexValue(char c) {
+  return static_cast<std::uint64_t>(std::isdigit(static_cast<unsigned char>(c))
+                                        ? c - '0'
+                                        : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
+}
+
+// An origin-form target: visible ASCII only (no spaces, controls, raw non-ASCII or
+// fragment), percent escapes well formed.
+bool IsValidTarget(std::string_view t) {
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (c <= 0x20 || c >= 0x7f || c == '#') return false;
+    if (c == '%' && (i + 2 >= t.size() || !IsHex(t[i + 1]) || !IsHex(t[i + 2]))) return false;
+  }
+  return true;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Fields whose repetition would make the request ambiguous (two parties could each pick
+// a different one): refused rather than guessed.
+constexpr std::array<std::string_view, 10> kSingletons = {
+    "host",   "content-length", "transfer-encoding", "content-type", "content-encoding",
+    "expect", "authorization",  "idempotency-key",   "origin",       "last-event-id"};
+
+constexpr std::size_t kMaxLeadingBlankLines = 4;
+
+}  // namespace
+
+std::string_view RequestHead::path() const {
+  const std::string_view t = target();
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view RequestHead::query() const {
+  const std::string_view t = target();
+  const std::size_t q = t.find('?');
+  return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+std::optional<std::string_view> RequestHead::Get(std::string_view name) const {
+  for (const FieldSpan& f : fields_) {
+    if (EqualsIgnoreCase(View(f.name), name)) return View(f.value);
+  }
+  return std::nullopt;
+}
+
+bool RequestParser::Fail(int status, std::string message) {
+  state_ = State::kError;
+  error_status_ = status;
+  error_message_ = std::move(message);
+  return false;
+}
+
+void RequestParser::Reset() {
+  state_ = State::kHead;
+  started_ = false;
+  head_ = RequestHead();
+  scanned_ = 0;
+  line_start_ = 0;
+  head_begin_ = 0;
+  blank_lines_ = 0;
+  body_limit_ = 0;
+  remaining_ = 0;
+  chunk_step_ = ChunkStep::kSize;
+  line_.clear();
+  line_done_ = false;
+  trailer_bytes_ = 0;
+  body_.clear();
+}
+
+std::size_t RequestParser::Feed(std::string_view data) {
+  switch (state_) {
+    case State::kHead:
+      return FeedHead(data);
+    case State::kBody:
+      return head_.chunked_ ? FeedChunked(data) : FeedBody(data);
+    default:
+      return 0;
+  }
+}
+
+std::size_t RequestParser::FeedHead(std::string_view data) {
+  std::string& raw = head_.raw_;
+  const std::size_t before = raw.size();
+  // One byte past the limit is enough to know the head is too large.
+  const std::size_t room = limits_.max_head_bytes + 1 - std::min(before, limits_.max_head_bytes);
+  const std::size_t appended = std::min(room, data.size());
+  raw.append(data.substr(0, appended));
+  for (std::size_t p = scanned_; p < raw.size(); ++p) {
+    const char c = raw[p];
+    if (c == '\r') {
+      if (p + 1 == raw.size()) break;  // Its LF has not arrived yet: look again later.
+      if (raw[p + 1] != '\n') return Fail(400, "bare CR in the request head"), appended;
+      continue;
+    }
+    if (c == '\n') {
+      if (p == 0 || raw[p - 1] != '\r') return Fail(400, "bare LF in the request head"), appended;
+      const std::size_t line_length = p - 1 - line_start_;
+      if (line_length == 0 && line_start_ == head_begin_) {
+        // An empty line before the request line (RFC 9112 2.2): skipped, a few at most.
+        if (++blank_lines_ > kMaxLeadingBlankLines) {
+          return Fail(400, "blank lines before the request line"), appended;
+        }
+        head_begin_ = line_start_ = p + 1;
+        continue;
+      }
+      if (line_length == 0) {
+        // The end of the head.
+        raw.resize(p + 1);
+        ParseHead();
+        return p + 1 - before;
+      }
+      line_start_ = p + 1;
+      continue;
+    }
+    started_ = true;
+    if (p - line_start_ >= limits_.max_line_bytes) {
+      return Fail(line_start_ == head_begin_ ? 414 : 431,
+                  line_start_ == head_begin_ ? "request line too long" : "header line too long"),
+             appended;
+    }
+  }
+  scanned_ = raw.size() - (!raw.empty() && raw.back() == '\r' ? 1 : 0);
+  if (raw.size() > limits_.max_head_bytes) {
+    return Fail(431,
+                "request head larger than " + std::to_string(limits_.max_head_bytes) + " bytes"),
+           appended;
+  }
+  return appended;
+}
+
+bool RequestParser::ParseHead() {
+  const std::string& raw = head_.raw_;
+  const std::size_t pos = raw.find("\r\n", head_begin_);
+  if (!ParseRequestLine(std::string_view(raw).substr(head_begin_, pos - head_begin_))) {
+    return false;
+  }
+  std::size_t count = 0;
+  for (std::size_t start = pos + 2; start + 2 <= raw.size();) {
+    const std::size_t end = raw.find("\r\n", start);
+    if (end == start) break;  // The blank line that ends the head.
+    if (++count > limits_.max_fields) {
+      return Fail(431, "more than " + std::to_string(limits_.max_fields) + " header fields");
+    }
+    if (!ParseField(std::string_view(raw).substr(start, end - start),
+                    static_cast<std::uint32_t>(start))) {
+      return false;
+    }
+    start = end + 2;
+  }
+  if (!CheckFraming()) return false;
+  state_ = State::kReady;
+  return true;
+}
+
+bool RequestParser::ParseRequestLine(std::string_view line) {
+  const std::size_t sp1 = line.find(' ');
+  const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return Fail(400, "malformed request line");
+  }
+  const std::string_view method = line.substr(0, sp1);
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = line.substr(sp2 + 1);
+  if (!IsToken(method) || method.size() > 20) return Fail(400, "malformed request method");
+  if (target.empty() || !IsValidTarget(target)) return Fail(400, "malformed request target");
+  // Only the origin form (a path), or "*" for OPTIONS: this is no proxy.
+  if (target[0] != '/' && !(target == "*" && method == "OPTIONS")) {
+    return Fail(400, "the request target must be a path starting with /");
+  }
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !std::isdigit(version[5]) ||
+      version[6] != '.' || !std::isdigit(version[7])) {
+    return Fail(400, "malformed HTTP version");
+  }
+  if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
+    return Fail(505, "only HTTP/1.0 and HTTP/1.1 are supported");
+  }
+  const auto begin = static_cast<std::uint32_t>(head_begin_);
+  head_.method_ = {begin, static_cast<std::uint32_t>(method.size())};
+  head_.target_ = {static_cast<std::uint32_t>(begin + sp1 + 1),
+                   static_cast<std::uint32_t>(target.size())};
+  head_.minor_version_ = version[7] - '0';
+  return true;
+}
+
+bool RequestParser::ParseField(std::string_view line, std::uint32_t offset) {
+  if (line[0] == ' ' || line[0] == '\t') return Fail(400, "obsolete line folding in a header");
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return Fail(400, "a header line without a colon");
+  const std::string_view name = line.substr(0, colon);
+  // Whitespace before the colon is refused (RFC 9112 5.1): it has been used for smuggling.
+  if (!IsToken(name)) return Fail(400, "malformed header name");
+  const std::string_view raw_value = line.substr(colon + 1);
+  if (!IsFieldValue(raw_value)) {
+    return Fail(400, "control characters in the value of header '" + std::string(name) + "'");
+  }
+  const std::string_view value = Trim(raw_value);
+  const auto value_pos = static_cast<std::uint32_t>(offset + (value.data() - line.data()));
+  head_.fields_.push_back({{offset, static_cast<std::uint32_t>(name.size())},
+                           {value_pos, static_cast<std::uint32_t>(value.size())}});
+  return true;
+}
+
+bool RequestParser::CheckFraming() {
+  RequestHead& h = head_;
+  std::array<int, kSingletons.size()> seen{};
+  for (std::size_t i = 0; i < h.field_count(); ++i) {
+    const std::string_view name = h.field(i).name;
+    for (std::size_t s = 0; s < kSingletons.size(); ++s) {
+      if (EqualsIgnoreCase(name, kSingletons[s]) && ++seen[s] > 1) {
+        return Fail(400, "more than one " + std::string(kSingletons[s]) + " header");
+      }
+    }
+  }
+  if (h.minor_version_ == 1 && !h.Get("host")) return Fail(400, "an HTTP/1.1 request needs Host");
+
+  const auto length = h.Get("content-length");
+  const auto coding = h.Get("transfer-encoding");
+  if (length && coding) return Fail(400, "both Content-Length and Transfer-Encoding");
+  if (length) {
+    if (length->empty() || length->size() > 18 ||
+        !std::all_of(length->begin(), length->end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      return Fail(400, "invalid Content-Length");
+    }
+    std::uint64_t n = 0;
+    for (char c : *length) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    h.content_length_ = n;
+  }
+  if (coding) {
+    // Only a single "chunked": any other coding (or list) is a framing we cannot vouch for.
+    if (h.minor_version_ == 0 || !EqualsIgnoreCase(*coding, "chunked")) {
+      return Fail(400, "Transfer-Encoding must be exactly 'chunked'");
+    }
+    h.chunked_ = true;
+  }
+
+  h.keep_alive_ = h.minor_version_ == 1;
+  if (const auto connection = h.Get("connection")) {
+    std::string_view rest = *connection;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view option = Trim(rest.substr(0, comma));
+      if (EqualsIgnoreCase(option, "close")) h.keep_alive_ = false;
+      if (EqualsIgnoreCase(option, "keep-alive") && h.minor_version_ == 0) h.keep_alive_ = true;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  if (const auto expect = h.Get("expect")) {
+    if (!EqualsIgnoreCase(*expect, "100-continue")) return Fail(417, "unsupported Expect");
+    h.expects_continue_ = true;
+  }
+  return true;
+}
+
+void RequestParser::ExpectBody(std::size_t max_body) {
+  body_limit_ = max_body;
+  if (head_.chunked_) {
+    state_ = State::kBody;
+    return;
+  }
+  const std::uint64_t length = head_.content_length_.value_or(0);
+  if (length > max_body) {
+    Fail(413, "body larger than " + std::to_string(max_body) + " bytes");
+    return;
+  }
+  remaining_ = length;
+  body_.reserve(length);
+  state_ = length == 0 ? State::kDone : State::kBody;
+}
+
+std::size_t RequestParser::FeedBody(std::string_view data) {
+  const std::size_t take =
+      static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size()));
+  body_.append(data.substr(0, take));
+  remaining_ -= take;
+  if (remaining_ == 0) state_ = State::kDone;
+  return take;
+}
+
+std::size_t RequestParser::ReadLine(std::string_view data, std::size_t max, int status,
+                                    const char* what) {
+  line_done_ = false;
+  std::size_t i = 0;
+  for (; i < data.size(); ++i) {
+    const char c = data[i];
+    if (c == '\n') {
+      if (line_.empty() || line_.back() != '\r') return Fail(400, "bare LF in chunked framing"), i;
+      line_.pop_back();
+      line_done_ = true;
+      return i + 1;
+    }
+    if (!line_.empty() && line_.back() == '\r') return Fail(400, "bare CR in chunked framing"), i;
+    line_ += c;
+    // The line's CR does not count against it.
+    if (line_.size() > max + 1 || (line_.size() == max + 1 && c != '\r')) {
+      return Fail(status, what), i;
+    }
+  }
+  return i;
+}
+
+std::size_t RequestParser::FeedChunked(std::string_view data) {
+  std::size_t used = 0;
+  while (used < data.size() && state_ == State::kBody) {
+    const std::string_view rest = data.substr(used);
+    switch (chunk_step_) {
+      case ChunkStep::kSize: {
+        used += ReadLine(rest, limits_.max_chunk_line_bytes, 400, "chunk-size line too long");
+        if (!line_done_) break;
+        std::size_t digits = 0;
+        std::uint64_t size = 0;
+        while (digits < line_.size() && IsHex(line_[digits])) {
+          // 15 hex digits already exceed any body we take: refuse before it overflows.
+          if (++digits > 15) return Fail(413, "chunk larger than the body limit"), used;
+          size = size * 16 + HexValue(line_[digits - 1]);
+        }
+        const std::string_view ext = Trim(std::string_view(line_).substr(digits));
+        if (digits == 0 || (!ext.empty() && ext[0] != ';') || !IsFieldValue(ext)) {
+          return Fail(400, "malformed chunk size"), used;
+        }
+        line_.clear();
+        if (size == 0) {
+          chunk_step_ = ChunkStep::kTrailer;
+        } else if (body_.size() + size > body_limit_) {
+          return Fail(413, "body larger than " + std::to_string(body_limit_) + " bytes"), used;
+        } else {
+          remaining_ = size;
+          chunk_step_ = ChunkStep::kData;
+        }
+        break;
+      }
+      case ChunkStep::kData: {
+        const std::size_t take =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rest.size()));
+        body_.append(rest.substr(0, take));
+        remaining_ -= take;
+        used += take;
+        if (remaining_ == 0) chunk_step_ = ChunkStep::kDataEnd;
+        break;
+      }
+      case ChunkStep::kDataEnd:
+        used += ReadLine(rest, 0, 400, "chunk data longer than its size");
+        if (line_done_) chunk_step_ = ChunkStep::kSize;
+        break;
+      case ChunkStep::kTrailer: {
+        used += ReadLine(rest, limits_.max_line_bytes, 431, "trailer line too long");
+        if (!line_done_) break;
+        if (line_.empty()) {
+          state_ = State::kDone;
+          chunk_step_ = ChunkStep::kSize;
+          break;
+        }
+        // Trailers are read and dropped, but only if well formed and bounded.
+        trailer_bytes_ += line_.size() + 2;
+        const std::size_t colon = line_.find(':');
+        if (colon == std::string::npos || !IsToken(std::string_view(line_).substr(0, colon)) ||
+            !IsFieldValue(std::string_view(line_).substr(colon + 1))) {
+          return Fail(400, "malformed trailer field"), used;
+        }
+        if (trailer_bytes_ > limits_.max_head_bytes) return Fail(431, "trailers too large"), used;
+        line_.clear();
+        break;
+      }
+    }
+  }
+  return used;
+}
+
+}  // namespace livefeed
