@@ -1,6 +1,7 @@
 #include "transport/access.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace livefeed {
 
@@ -13,14 +14,24 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+std::string BearerToken(std::string_view authorization) {
+  // The scheme is case-insensitive (RFC 9110 11.1); the token follows one or more spaces.
+  static constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return std::string(token);
+}
+
 std::optional<Reply> CheckToken(const std::string& expected, const std::string& authorization,
                                 const std::string& query_token) {
   if (expected.empty()) return std::nullopt;
-  static constexpr std::string_view kBearer = "Bearer ";
-  std::string presented;
-  if (authorization.size() > kBearer.size() &&
-      authorization.compare(0, kBearer.size(), kBearer) == 0) {
-    presented = authorization.substr(kBearer.size());
+  std::string presented = BearerToken(authorization);
+  if (!presented.empty()) {
+    // From the header.
   } else if (!query_token.empty()) {
     presented = query_token;
   } else {
@@ -45,6 +56,34 @@ std::vector<std::pair<std::string, std::string>> CorsPolicy::ResponseHeaders(
   const std::string allowed = AllowOrigin(origin, publishing);
   if (allowed.empty()) return {};
   return {{"Access-Control-Allow-Origin", allowed}, {"Vary", "Origin"}};
+}
+
+bool CorsPolicy::MayPublishFrom(std::string_view origin, std::string_view host) const {
+  // No Origin: not a browser, or a same-origin navigation that browsers leave unmarked.
+  if (origin.empty()) return true;
+  if (!AllowOrigin(std::string(origin), /*publishing=*/true).empty()) return true;
+  // A page of the server's own site: its origin names the Host the request was sent to.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (origin.substr(0, scheme.size()) != scheme) continue;
+    std::string_view authority = origin.substr(scheme.size());
+    std::string_view name = host;
+    // The scheme's default port may be written or left out on either side.
+    const std::string_view default_port = scheme == "http://" ? ":80" : ":443";
+    auto strip = [&](std::string_view& s) {
+      if (s.size() > default_port.size() &&
+          s.substr(s.size() - default_port.size()) == default_port) {
+        s.remove_suffix(default_port.size());
+      }
+    };
+    strip(authority);
+    strip(name);
+    return !name.empty() && authority.size() == name.size() &&
+           std::equal(authority.begin(), authority.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  }
+  return false;
 }
 
 Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool publishing) {

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transport/reply.h"
@@ -16,6 +17,9 @@ namespace livefeed {
 std::optional<Reply> CheckToken(const std::string& expected, const std::string& authorization,
                                 const std::string& query_token);
 
+// The token of an `Authorization: Bearer <token>` value (scheme in any case), or empty.
+std::string BearerToken(std::string_view authorization);
+
 // Compares in time that depends only on the lengths, so a token cannot be guessed byte by
 // byte from response times.
 bool ConstantTimeEquals(const std::string& a, const std::string& b);
@@ -26,6 +30,10 @@ struct CorsPolicy {
   bool enabled() const { return !origins.empty(); }
   // The Access-Control-Allow-Origin value for `origin`, or empty when not allowed.
   std::string AllowOrigin(const std::string& origin, bool publishing) const;
+  // Whether a browser page at `origin` may publish: a request without Origin, an allowed
+  // origin, or the server's own site (the origin names `host`, the request's Host). So a
+  // page the user happens to visit cannot publish through the user's browser.
+  bool MayPublishFrom(std::string_view origin, std::string_view host) const;
   // The headers an answer to `origin` carries: none, or the allowed origin and Vary.
   std::vector<std::pair<std::string, std::string>> ResponseHeaders(const std::string& origin,
                                                                    bool publishing) const;

@@ -4,7 +4,43 @@
 
 namespace livefeed {
 
-std::string FormatPollAnswer(const WaitResult& result) {
+LongPollSession::Opened LongPollSession::Open(const QueryParams& params,
+                                              const LongPollOptions& options,
+                                              Clock::time_point now) {
+  ParsedSubscription parsed = ParseSubscription(
+      params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {"token"}});
+  if (!parsed.subscription) return {std::nullopt, std::move(parsed.error)};
+  Subscription& sub = *parsed.subscription;
+  LongPollSession session;
+  session.channels_ = std::move(sub.channels);
+  session.since_ = sub.since.value_or(0);
+  session.from_now_ = !sub.since.has_value();
+  session.max_items_ = options.max_items;
+  session.max_bytes_ = options.max_answer_bytes;
+  session.deadline_ = now + (sub.timeout_seconds ? std::chrono::seconds(*sub.timeout_seconds)
+                                                 : options.default_timeout);
+  return {std::move(session), {}};
+}
+
+void LongPollSession::StartAt(std::uint64_t head) {
+  since_ = head;
+  from_now_ = false;
+}
+
+ReadRequest LongPollSession::NextRead() const {
+  return {.channels = channels_, .since = since_, .max_items = max_items_, .max_bytes = max_bytes_};
+}
+
+std::string LongPollSession::ReadKey(bool final) const {
+  return SubscriberKey(final ? 'P' : 'p', since_, channels_);
+}
+
+std::uint64_t CursorAfter(const ReadResult& result, std::uint64_t since) {
+  if (!result.items.empty()) return result.items.back()->id;
+  return result.truncated ? result.head : since;
+}
+
+std::string FormatPollAnswer(const ReadResult& result, std::uint64_t cursor) {
   std::size_t size = 64;
   for (const auto& item : result.items) size += item->json.size() + 1;
   std::string body;
@@ -15,45 +51,21 @@ std::string FormatPollAnswer(const WaitResult& result) {
     body += result.items[i]->json;
   }
   body += "],\"cursor\":";
-  body += std::to_string(result.cursor);
+  body += std::to_string(cursor);
   if (result.truncated) body += ",\"truncated\":true";
   body += '}';
   return body;
 }
 
-LongPollStart StartLongPoll(Feed& feed, const QueryParams& params, const LongPollOptions& options,
-                            const std::shared_ptr<Waiter>& waiter) {
-  LongPollStart start;
-  ParsedSubscription parsed = ParseSubscription(
-      params, {.max_timeout_seconds = options.max_timeout_seconds, .extra_parameters = {"token"}});
-  if (!parsed.subscription) {
-    start.reply = parsed.error;
-    return start;
-  }
-  const Subscription& sub = *parsed.subscription;
-  start.request.channels = sub.channels;
-  start.request.since = sub.since.value_or(0);
-  start.request.from_now = !sub.since.has_value();
-  start.request.limit = options.max_items;
-  start.deadline =
-      Waiter::Clock::now() +
-      (sub.timeout_seconds ? std::chrono::seconds(*sub.timeout_seconds) : options.default_timeout);
-
-  WaitResult result = feed.BeginWait(start.request, waiter);
-  start.request.since = result.cursor;
-  start.request.from_now = false;
-  if (result.status != WaitStatus::kPending) start.reply = LongPollReply(result);
-  return start;
-}
-
-Reply LongPollReply(const WaitResult& result) {
-  if (result.status == WaitStatus::kStoreError) {
+std::optional<Reply> LongPollSession::Answer(const ReadResult& result, bool final) const {
+  if (result.status != StoreStatus::kOk) {
     Reply reply = JsonError(503, "the feed store is unavailable, retry shortly");
     reply.headers.emplace_back("Retry-After", "1");
     return reply;
   }
+  if (result.items.empty() && !result.truncated && !final) return std::nullopt;
   Reply reply;
-  reply.body = FormatPollAnswer(result);
+  reply.body = FormatPollAnswer(result, CursorAfter(result, since_));
   // Every answer is specific to this moment: no proxy or browser may reuse it.
   reply.headers.emplace_back("Cache-Control", "no-store");
   return reply;

@@ -1,11 +1,14 @@
-// Publishing: POST /send_feed_item with a JSON object ({"data": .., "type": .., "channel": ..})
-// or an HTML form (fields become the item's data; "type" and "channel" are taken as such).
+// Publishing: POST /send_feed_item with a JSON object ({"data": .., "type": .., "channel": ..}),
+// a JSON array of such objects (a batch: all kept with consecutive ids, or none), or an
+// HTML form (fields become the item's data; "type" and "channel" are taken as such).
+// Plain functions: parsing a request into what to append, and the answer to an append.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 
-#include "core/feed.h"
-#include "core/idempotency.h"
+#include "core/store.h"
 #include "transport/reply.h"
 
 namespace livefeed {
@@ -17,17 +20,20 @@ struct PublishRequest {
   std::string idempotency_key;  // Idempotency-Key header; empty when not sent.
 };
 
-// The item a publish request describes, or the error reply to send instead.
+// What a publish request asks to append, or the error reply to send instead.
 struct ParsedPublish {
   bool ok = false;
-  ItemDraft draft;
+  AppendRequest append;
+  bool batch = false;  // The body was an array: the answer lists every item.
   Reply error;
 };
-ParsedPublish ParsePublish(const PublishRequest& request);
+ParsedPublish ParsePublish(const PublishRequest& request, std::size_t max_batch = 1000);
 
-// Parses, publishes and answers {"id": N, "timestamp": T, "channel": "..."}. With an
-// idempotency key already in `keys`, answers the first publish's reply and adds nothing.
-Reply HandlePublish(Feed& feed, const PublishRequest& request, IdempotencyCache* keys = nullptr);
+// The answer once the store has completed the append: {"id", "timestamp", "channel",
+// "subscribers"} (or {"items": [...]} for a batch), or the error for its status.
+// `subscribers(channel)` counts the subscribers on this node that follow the channel.
+Reply PublishReply(const AppendResult& result, bool batch,
+                   const std::function<std::size_t(const std::string&)>& subscribers);
 
 inline constexpr std::size_t kMaxIdempotencyKeyLength = 128;
 

@@ -30,6 +30,17 @@ std::string AddChannels(const std::string& list, std::vector<std::string>& chann
 
 }  // namespace
 
+std::string SubscriberKey(char kind, std::uint64_t since,
+                          const std::vector<std::string>& channels) {
+  std::string key(1, kind);
+  key += std::to_string(since);
+  for (const std::string& channel : channels) {
+    key += '|';
+    key += channel;
+  }
+  return key;
+}
+
 std::optional<std::uint64_t> ParseCursor(const std::string& text) {
   if (text.empty() || text.size() > 16) return std::nullopt;
   std::uint64_t value = 0;
@@ -54,6 +65,8 @@ ParsedSubscription ParseSubscription(const QueryParams& params, const Subscripti
         return Bad("'since' must be a cursor: an integer from 0 to 9007199254740991, got '" +
                    value.substr(0, 40) + "'");
       }
+    } else if (name == "timeout" && limits.max_timeout_seconds == 0) {
+      return Bad("'timeout' does not apply to a stream");
     } else if (name == "timeout") {
       int seconds = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);

@@ -21,7 +21,7 @@ struct Subscription {
 };
 
 struct SubscriptionLimits {
-  int max_timeout_seconds = 25;
+  int max_timeout_seconds = 25;  // 0: the endpoint takes no `timeout` (a stream).
   // Parameters the endpoint accepts besides channel/since/timeout.
   std::vector<std::string> extra_parameters;
 };
@@ -32,6 +32,10 @@ struct ParsedSubscription {
   Reply error;
 };
 ParsedSubscription ParseSubscription(const QueryParams& params, const SubscriptionLimits& limits);
+
+// What makes subscribers' reads (and so their answers) the same: their kind (how the
+// answer is formatted), cursor and channels.
+std::string SubscriberKey(char kind, std::uint64_t since, const std::vector<std::string>& channels);
 
 // A cursor as sent by clients: decimal digits only, 0 .. 2^53-1.
 std::optional<std::uint64_t> ParseCursor(const std::string& text);

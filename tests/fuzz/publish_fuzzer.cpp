@@ -18,8 +18,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.body.assign(reinterpret_cast<const char*>(data + 1), size - 1);
   livefeed::ParsedPublish parsed = livefeed::ParsePublish(request);
   if (parsed.ok) {
-    if (!livefeed::IsValidChannelName(parsed.draft.channel)) __builtin_trap();
-    if (!nlohmann::json::accept(parsed.draft.data_json)) __builtin_trap();
+    if (parsed.append.drafts.empty()) __builtin_trap();
+    for (const livefeed::ItemDraft& draft : parsed.append.drafts) {
+      if (!livefeed::IsValidChannelName(draft.channel)) __builtin_trap();
+      if (!nlohmann::json::accept(draft.data_json)) __builtin_trap();
+    }
   } else {
     if (parsed.error.status < 400 || !nlohmann::json::accept(parsed.error.body)) __builtin_trap();
   }

@@ -1,5 +1,5 @@
 // ParsePublish and HandlePublish: JSON and form bodies become items, anything else a 4xx
-// that publishes nothing. HandlePublish runs against a real Feed over a MemoryStore.
+// that publishes nothing. Publishes run through a real MemoryStore and PublishReply.
 #include "transport/publish.h"
 
 #include <doctest/doctest.h>
@@ -25,7 +25,7 @@ PublishRequest Request(std::string content_type, std::string body, QueryParams p
 }
 
 // The draft's data as JSON, so that key order and spacing do not matter.
-json Data(const ParsedPublish& parsed) { return json::parse(parsed.draft.data_json); }
+json Data(const ParsedPublish& parsed) { return json::parse(parsed.append.drafts.at(0).data_json); }
 
 // The "error" text of a rejection; fails the test if the request was accepted.
 std::string ErrorOf(const ParsedPublish& parsed) {
@@ -45,17 +45,17 @@ TEST_CASE("a JSON body gives the item its data, type and channel") {
   ParsedPublish parsed = ParsePublish(
       Request(kJson, R"({"data": {"n": [1, 2]}, "type": "score", "channel": "games"})"));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.channel == "games");
-  CHECK(parsed.draft.type == "score");
-  CHECK(parsed.draft.data_json == R"({"n":[1,2]})");
+  CHECK(parsed.append.drafts.at(0).channel == "games");
+  CHECK(parsed.append.drafts.at(0).type == "score");
+  CHECK(parsed.append.drafts.at(0).data_json == R"({"n":[1,2]})");
 }
 
 TEST_CASE("a JSON body with data only goes to the default channel without a type") {
   ParsedPublish parsed = ParsePublish(Request(kJson, R"({"data": "hi"})"));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.channel == "default");
-  CHECK(parsed.draft.type.empty());
-  CHECK(parsed.draft.data_json == R"("hi")");
+  CHECK(parsed.append.drafts.at(0).channel == "default");
+  CHECK(parsed.append.drafts.at(0).type.empty());
+  CHECK(parsed.append.drafts.at(0).data_json == R"("hi")");
 }
 
 TEST_CASE("data may be any JSON value, null included") {
@@ -63,14 +63,14 @@ TEST_CASE("data may be any JSON value, null included") {
     CAPTURE(data);
     ParsedPublish parsed = ParsePublish(Request(kJson, std::string(R"({"data":)") + data + "}"));
     REQUIRE(parsed.ok);
-    CHECK(json::parse(parsed.draft.data_json) == json::parse(data));
+    CHECK(json::parse(parsed.append.drafts.at(0).data_json) == json::parse(data));
   }
 }
 
 TEST_CASE("a null type means no type") {
   ParsedPublish parsed = ParsePublish(Request(kJson, R"({"data": 1, "type": null})"));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.type.empty());
+  CHECK(parsed.append.drafts.at(0).type.empty());
 }
 
 TEST_CASE("non-ASCII text in data is kept") {
@@ -82,14 +82,14 @@ TEST_CASE("non-ASCII text in data is kept") {
 TEST_CASE("the channel may come from the query") {
   ParsedPublish parsed = ParsePublish(Request(kJson, R"({"data": 1})", {{"channel", "news"}}));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.channel == "news");
+  CHECK(parsed.append.drafts.at(0).channel == "news");
 }
 
 TEST_CASE("the same channel in the query and the body is accepted") {
   ParsedPublish parsed =
       ParsePublish(Request(kJson, R"({"data": 1, "channel": "news"})", {{"channel", "news"}}));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.channel == "news");
+  CHECK(parsed.append.drafts.at(0).channel == "news");
 }
 
 TEST_CASE("different channels in the query and the body are rejected") {
@@ -229,30 +229,30 @@ TEST_CASE("form fields become the data object") {
   ParsedPublish parsed = ParsePublish(Request(kForm, "msg=hello+world&n=%31%32"));
   REQUIRE(parsed.ok);
   CHECK(Data(parsed) == json{{"msg", "hello world"}, {"n", "12"}});
-  CHECK(parsed.draft.channel == "default");
-  CHECK(parsed.draft.type.empty());
+  CHECK(parsed.append.drafts.at(0).channel == "default");
+  CHECK(parsed.append.drafts.at(0).type.empty());
 }
 
 TEST_CASE("the form fields type and channel are taken as such") {
   ParsedPublish parsed = ParsePublish(Request(kForm, "type=alert&channel=ops&msg=down"));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.type == "alert");
-  CHECK(parsed.draft.channel == "ops");
+  CHECK(parsed.append.drafts.at(0).type == "alert");
+  CHECK(parsed.append.drafts.at(0).channel == "ops");
   CHECK(Data(parsed) == json{{"msg", "down"}});
 }
 
 TEST_CASE("empty type and channel form fields are ignored") {
   ParsedPublish parsed = ParsePublish(Request(kForm, "type=&channel=&msg=hi"));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.type.empty());
-  CHECK(parsed.draft.channel == "default");
+  CHECK(parsed.append.drafts.at(0).type.empty());
+  CHECK(parsed.append.drafts.at(0).channel == "default");
   CHECK(Data(parsed) == json{{"msg", "hi"}});
 }
 
 TEST_CASE("an empty channel form field leaves the query's channel in charge") {
   ParsedPublish parsed = ParsePublish(Request(kForm, "channel=&msg=hi", {{"channel", "ops"}}));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.channel == "ops");
+  CHECK(parsed.append.drafts.at(0).channel == "ops");
 }
 
 TEST_CASE("a form channel differing from the query's is rejected") {
@@ -269,7 +269,7 @@ TEST_CASE("a repeated form field becomes an array of its values") {
 TEST_CASE("an empty form body publishes an empty object") {
   ParsedPublish parsed = ParsePublish(Request(kForm, ""));
   REQUIRE(parsed.ok);
-  CHECK(parsed.draft.data_json == "{}");
+  CHECK(parsed.append.drafts.at(0).data_json == "{}");
 }
 
 TEST_CASE("a form body with invalid UTF-8 is rejected") {
@@ -292,25 +292,38 @@ TEST_CASE("a form type outside the channel charset is rejected") {
   CHECK(Contains(ErrorOf(parsed), "invalid type"));
 }
 
+// Parse, append to `store`, answer: what the HTTP layer does with a publish.
+Reply HandlePublish(Store& store, const PublishRequest& request) {
+  ParsedPublish parsed = ParsePublish(request);
+  if (!parsed.ok) return parsed.error;
+  std::optional<AppendResult> result = store.Append(std::move(parsed.append), nullptr);
+  REQUIRE(result);
+  return PublishReply(*result, parsed.batch, [](const std::string&) { return 7; });
+}
+
 struct PublishFixture {
   MemoryStore store{{}, [] { return kSomeTimeUs; }};
-  Feed feed{store};
 };
+
+ReadResult ReadAll(MemoryStore& store, std::vector<std::string> channels) {
+  return store.Read(ReadRequest{std::move(channels), 0, 1000});
+}
 
 TEST_CASE_FIXTURE(PublishFixture,
                   "a publish stores the item and answers its id, timestamp and channel") {
-  Reply reply = HandlePublish(feed, Request(kJson, R"({"data": {"x": 1}, "channel": "c"})"));
+  Reply reply = HandlePublish(store, Request(kJson, R"({"data": {"x": 1}, "channel": "c"})"));
   CHECK(reply.status == 200);
   CHECK(reply.content_type == "application/json");
   const json answer = json::parse(reply.body);
   CHECK(answer["id"] == store.Head());
   CHECK(answer["timestamp"] == kSomeTimeUs / 1000);
   CHECK(answer["channel"] == "c");
+  CHECK(answer["subscribers"] == 7);
 
-  ReadResult read = store.Read({"c"}, 0, 10);
+  ReadResult read = ReadAll(store, {"c"});
   REQUIRE(read.items.size() == 1);
   CHECK(read.items[0]->id == answer["id"]);
-  CHECK(read.items[0]->data_json == R"({"x":1})");
+  CHECK(read.items[0]->data_json() == R"({"x":1})");
 }
 
 TEST_CASE_FIXTURE(PublishFixture, "a rejected publish stores nothing") {
@@ -325,20 +338,19 @@ TEST_CASE_FIXTURE(PublishFixture, "a rejected publish stores nothing") {
   };
   for (const PublishRequest& request : rejected) {
     CAPTURE(request.body);
-    Reply reply = HandlePublish(feed, request);
+    Reply reply = HandlePublish(store, request);
     CHECK(reply.status >= 400);
     CHECK(reply.status < 500);
     CHECK(json::parse(reply.body, nullptr, false).contains("error"));
   }
   CHECK(store.Head() == head);
-  CHECK(store.Read({"default", "a", "b"}, 0, 10).items.empty());
+  CHECK(ReadAll(store, {"default", "a", "b"}).items.empty());
 }
 
 TEST_CASE("a publish to an unavailable store answers 503 with Retry-After") {
   testing::FailingStore store([] { return kSomeTimeUs; });
-  Feed feed(store);
   store.set_appends_fail(true);
-  Reply reply = HandlePublish(feed, Request(kJson, R"({"data": 1})"));
+  Reply reply = HandlePublish(store, Request(kJson, R"({"data": 1})"));
   CHECK(reply.status == 503);
   CHECK(reply.headers == std::vector<std::pair<std::string, std::string>>{{"Retry-After", "1"}});
   CHECK(json::parse(reply.body).contains("error"));
@@ -350,6 +362,87 @@ TEST_CASE("a number out of range is malformed JSON, not an exception") {
   ParsedPublish parsed = ParsePublish(Request(kJson, R"({"data": -10e91999})"));
   CHECK_FALSE(parsed.ok);
   CHECK(parsed.error.status == 400);
+}
+
+TEST_CASE("a JSON array is a batch of items, each checked like a single one") {
+  ParsedPublish parsed = ParsePublish(
+      Request(kJson, R"([{"data": 1}, {"data": "two", "type": "t", "channel": "c"}])"));
+  REQUIRE(parsed.ok);
+  CHECK(parsed.batch);
+  REQUIRE(parsed.append.drafts.size() == 2);
+  CHECK(parsed.append.drafts[0].channel == "default");
+  CHECK(parsed.append.drafts[1].channel == "c");
+  CHECK(parsed.append.drafts[1].type == "t");
+}
+
+TEST_CASE("one bad item refuses the whole batch and says which") {
+  ParsedPublish parsed = ParsePublish(Request(kJson, R"([{"data": 1}, {"nodata": 2}])"));
+  CHECK(parsed.error.status == 400);
+  CHECK(Contains(ErrorOf(parsed), "item 1"));
+  CHECK(ParsePublish(Request(kJson, "[]")).error.status == 400);
+  CHECK(ParsePublish(Request(kJson, R"([{"data": 1}, 2])")).error.status == 400);
+}
+
+TEST_CASE("a batch larger than the limit is refused with 413") {
+  std::string body = "[";
+  for (int i = 0; i < 11; ++i) body += std::string(i ? "," : "") + R"({"data":1})";
+  body += "]";
+  CHECK(ParsePublish(Request(kJson, body), 10).error.status == 413);
+  CHECK(ParsePublish(Request(kJson, body), 11).ok);
+}
+
+TEST_CASE_FIXTURE(PublishFixture, "a batch is answered with every item, ids consecutive") {
+  Reply reply = HandlePublish(store, Request(kJson, R"([{"data": 1}, {"data": 2}, {"data": 3}])"));
+  REQUIRE(reply.status == 200);
+  const json items = json::parse(reply.body)["items"];
+  REQUIRE(items.size() == 3);
+  CHECK(items[1]["id"].get<std::uint64_t>() == items[0]["id"].get<std::uint64_t>() + 1);
+  CHECK(items[2]["id"].get<std::uint64_t>() == items[0]["id"].get<std::uint64_t>() + 2);
+  CHECK(ReadAll(store, {"default"}).items.size() == 3);
+}
+
+TEST_CASE("an idempotency key carries a fingerprint of the request: same body, same print") {
+  PublishRequest a = Request(kJson, R"({"data": 1})");
+  a.idempotency_key = "k";
+  PublishRequest b = a;
+  PublishRequest other = a;
+  other.body = R"({"data": 2})";
+  PublishRequest elsewhere = a;
+  elsewhere.params = {{"channel", "x"}};
+  const std::string print = ParsePublish(a).append.fingerprint;
+  CHECK(print.size() == 16);
+  CHECK(ParsePublish(b).append.fingerprint == print);
+  CHECK(ParsePublish(other).append.fingerprint != print);
+  CHECK(ParsePublish(elsewhere).append.fingerprint != print);
+  CHECK(ParsePublish(a).append.idempotency_key == "k");
+}
+
+TEST_CASE_FIXTURE(PublishFixture,
+                  "a key reused for a different request answers 422 and adds nothing") {
+  PublishRequest first = Request(kJson, R"({"data": 1})");
+  first.idempotency_key = "order-1";
+  PublishRequest second = first;
+  second.body = R"({"data": 2})";
+  CHECK(HandlePublish(store, first).status == 200);
+  Reply conflict = HandlePublish(store, second);
+  CHECK(conflict.status == 422);
+  CHECK(Contains(json::parse(conflict.body)["error"].get<std::string>(), "different request"));
+  Reply replay = HandlePublish(store, first);
+  CHECK(replay.status == 200);
+  CHECK(replay.headers ==
+        std::vector<std::pair<std::string, std::string>>{{"Idempotent-Replayed", "true"}});
+  CHECK(ReadAll(store, {"default"}).items.size() == 1);
+}
+
+TEST_CASE("store refusals become the right status") {
+  auto status = [](StoreStatus s) {
+    return PublishReply({s, {}, false}, false, [](const std::string&) { return 0; }).status;
+  };
+  CHECK(status(StoreStatus::kFull) == 507);
+  CHECK(status(StoreStatus::kTooLarge) == 507);
+  CHECK(status(StoreStatus::kKeyConflict) == 422);
+  CHECK(status(StoreStatus::kUnavailable) == 503);
+  CHECK(status(StoreStatus::kBusy) == 503);
 }
 
 }  // namespace
