@@ -1,7 +1,6 @@
 // livefeed: wiring only. Reads the options, builds store → feed → HTTP server, serves until
 // SIGINT/SIGTERM, then lets every held client have its answer and exits.
 #include <pthread.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -59,17 +58,12 @@ std::vector<std::string> SplitList(const std::string& list) {
   return items;
 }
 
-// Since Linux 6.16 a threaded process gets a private futex hash sized by CPU count: 16
-// buckets on two cores. With a thread (and a condition variable) per held stream, every
-// wake then walks a chain of hundreds of waiters; perf showed futex_wake as the top symbol
-// of a 10,000-client fan-out. Size it for the connections instead. Older kernels refuse
-// the call (EINVAL), which changes nothing.
-void SizeFutexHash(std::size_t connections) {
-  constexpr int kPrFutexHash = 78;  // PR_FUTEX_HASH, absent from older headers.
-  constexpr int kSetSlots = 1;      // PR_FUTEX_HASH_SET_SLOTS
-  unsigned long slots = 16;
-  while (slots < 2 * connections && slots < (1ul << 20)) slots *= 2;
-  ::prctl(kPrFutexHash, kSetSlots, slots, 0, 0);
+// What the memory store may keep by default: a quarter of the machine's memory.
+std::size_t DefaultMemoryLimit() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return std::size_t{1} << 30;
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) / 4;
 }
 
 bool IsLoopback(const std::string& address) {
@@ -110,8 +104,6 @@ int Run(int argc, char** argv) {
                              ": the open-file limit is " + std::to_string(file_limit));
   }
 
-  SizeFutexHash(max_connections);
-
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -121,8 +113,11 @@ int Run(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   MemoryStore store({.max_items = o.backlog,
+                     .max_bytes = o.backlog_max_bytes,
                      .max_age_us = std::int64_t{o.backlog_max_age} * 1'000'000,
-                     .max_channels = o.max_channels},
+                     .memory_limit = o.memory_limit ? o.memory_limit : DefaultMemoryLimit(),
+                     .max_channels = o.max_channels,
+                     .idempotency_window_us = std::int64_t{o.idempotency_window} * 1'000'000},
                     SystemWallClock());
   if (o.publish_token.empty() && !IsLoopback(o.bind)) {
     Log(LogLevel::kWarn,
@@ -141,15 +136,20 @@ int Run(int argc, char** argv) {
   http.cors_origins = SplitList(o.cors_origin);
   http.publish_token = o.publish_token;
   http.subscribe_token = o.subscribe_token;
+  http.max_batch = o.max_batch;
   http.header_timeout = std::chrono::seconds(o.header_timeout);
-  http.idempotency_window = std::chrono::seconds(o.idempotency_window);
   http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
+  http.write_timeout = std::chrono::seconds(o.write_timeout);
+  http.event_loops = o.event_loops;
+  http.workers = std::max(2u, std::thread::hardware_concurrency());
   http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
   http.long_poll.max_timeout_seconds = o.poll_timeout;
   http.long_poll.max_items = o.max_items;
+  http.long_poll.max_answer_bytes = o.max_answer_bytes;
   http.sse.ping_interval = std::chrono::seconds(o.ping_interval);
   http.sse.retry_ms = o.sse_retry;
   http.sse.max_items = o.max_items;
+  http.sse.write_timeout = std::chrono::seconds(o.write_timeout);
   HttpServer server(feed, http);
   if (std::string error = server.Bind(); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <sstream>
@@ -10,6 +12,12 @@
 namespace livefeed {
 namespace po = boost::program_options;
 namespace {
+
+bool IsAddressLiteral(const std::string& address) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, address.c_str(), buffer) == 1 ||
+         ::inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+}
 
 po::options_description Describe(Options& o, const std::string& default_web_root) {
   po::options_description desc(
@@ -40,6 +48,12 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("max-channels", po::value(&o.max_channels)->default_value(o.max_channels), "channels holding items at once; publishing to a new one beyond: 507")
     ("header-timeout", po::value(&o.header_timeout)->default_value(o.header_timeout)->value_name("SECONDS"), "a request's line and headers must arrive within this")
     ("idempotency-window", po::value(&o.idempotency_window)->default_value(o.idempotency_window)->value_name("SECONDS"), "how long a publish's Idempotency-Key is remembered")
+    ("write-timeout", po::value(&o.write_timeout)->default_value(o.write_timeout)->value_name("SECONDS"), "a client that takes nothing for this long (a stalled stream, an unread answer) is dropped")
+    ("max-answer-bytes", po::value(&o.max_answer_bytes)->default_value(o.max_answer_bytes)->value_name("BYTES"), "bytes of items per long-poll answer, at least one item (the cursor fetches the rest)")
+    ("backlog-max-bytes", po::value(&o.backlog_max_bytes)->default_value(o.backlog_max_bytes)->value_name("BYTES"), "bytes of items kept per channel; the oldest are evicted first")
+    ("memory-limit", po::value(&o.memory_limit)->default_value(o.memory_limit)->value_name("BYTES"), "bytes of items kept over all channels; the oldest are evicted first (0: a quarter of the machine's memory)")
+    ("max-batch", po::value(&o.max_batch)->default_value(o.max_batch)->value_name("ITEMS"), "items in one batch publish (a JSON array)")
+    ("event-loops", po::value(&o.event_loops)->default_value(o.event_loops)->value_name("N"), "threads serving connections, each an event loop")
     ("store", po::value(&o.store)->default_value(o.store), "where items are kept: memory")
     ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error");
   // clang-format on
@@ -82,10 +96,15 @@ std::string Check(const Options& o) {
   if (o.max_channels < 1) return "--max-channels must be >= 1";
   if (o.header_timeout < 1) return "--header-timeout must be >= 1";
   if (o.idempotency_window < 1) return "--idempotency-window must be >= 1";
-  if (!o.publish_token.empty() && !o.publish_token_file.empty())
-    return "give --publish-token or --publish-token-file, not both";
-  if (!o.subscribe_token.empty() && !o.subscribe_token_file.empty())
-    return "give --subscribe-token or --subscribe-token-file, not both";
+  if (o.write_timeout < 1) return "--write-timeout must be >= 1";
+  if (o.max_answer_bytes < 1) return "--max-answer-bytes must be >= 1";
+  if (o.backlog_max_bytes < 1) return "--backlog-max-bytes must be >= 1";
+  if (o.max_batch < 1 || o.max_batch > 100000) return "--max-batch must be 1..100000";
+  if (o.event_loops < 1 || o.event_loops > 64) return "--event-loops must be 1..64";
+  if (!IsAddressLiteral(o.bind)) {
+    return "--bind must be an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::), got '" + o.bind +
+           "'";
+  }
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
   return {};
 }
@@ -119,6 +138,13 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
   } catch (const po::error& e) {
     return {LoadResult::Outcome::kExitUsage, result.options, e.what()};
   }
+  // Checked before the files are read into the tokens: a file alone is fine.
+  if (!result.options.publish_token.empty() && !result.options.publish_token_file.empty())
+    return {LoadResult::Outcome::kExitUsage, result.options,
+            "give --publish-token or --publish-token-file, not both"};
+  if (!result.options.subscribe_token.empty() && !result.options.subscribe_token_file.empty())
+    return {LoadResult::Outcome::kExitUsage, result.options,
+            "give --subscribe-token or --subscribe-token-file, not both"};
   for (auto [file, token] :
        {std::pair{&result.options.publish_token_file, &result.options.publish_token},
         std::pair{&result.options.subscribe_token_file, &result.options.subscribe_token}}) {

@@ -21,7 +21,7 @@ struct Options {
   int ping_interval = 15;        // Seconds between SSE keep-alive comments.
   std::string web_root;          // Static files at "/"; empty: not served.
   std::string log_level = "info";
-  std::string trust_proxy;
+  std::string trust_proxy;    // Comma-separated peer addresses whose X-Real-IP is believed.
   std::string publish_token;  // Empty: anyone who reaches the server may publish.
   std::string publish_token_file;
   std::string subscribe_token;  // Empty: anyone may subscribe.
@@ -29,8 +29,13 @@ struct Options {
   std::string cors_origin;           // Comma-separated origins; "*" for subscribing only.
   std::size_t max_channels = 10000;  // Channels holding items at once.
   int header_timeout = 10;           // Seconds for a request's line and headers to arrive.
-  int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.           //
-                                     // Comma-separated peer addresses whose X-Real-IP is believed.
+  int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.
+  int write_timeout = 60;            // Seconds a client may take nothing before it is dropped.
+  std::size_t max_answer_bytes = std::size_t{1} << 20;    // Bytes of items per long-poll answer.
+  std::size_t backlog_max_bytes = std::size_t{64} << 20;  // Bytes of items kept per channel.
+  std::size_t memory_limit = 0;  // Bytes of items kept over all channels; 0: a quarter of RAM.
+  std::size_t max_batch = 1000;  // Items in one batch publish.
+  std::size_t event_loops = 1;   // Threads serving connections.
   std::string store = "memory";
   std::string config_file;
 };

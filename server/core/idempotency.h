@@ -32,8 +32,8 @@ class IdempotencyCache {
 
   // Remembers a publish that succeeded (a failed one is not remembered: its retry should try
   // again).
-  void Remember(const std::string& key, const std::string& fingerprint,
-                std::vector<ItemPtr> items, std::int64_t now_us);
+  void Remember(const std::string& key, const std::string& fingerprint, std::vector<ItemPtr> items,
+                std::int64_t now_us);
 
  private:
   void Expire(std::int64_t now_us);

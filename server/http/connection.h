@@ -1,41 +1,86 @@
-// One client connection as it passes between a thread (serving a request) and the parking
-// lot (waiting without a thread). Exactly one of them owns it at a time.
+// One client connection on an event loop: its socket, the request being read and the
+// bytes being written. Plain state and non-blocking I/O; what a request means is decided by
+// the loop (http_loop.h) and the routes (routes.h).
+// Not thread-safe: owned by one event loop.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "core/feed.h"
-#include "http/socket_stream.h"
+#include "http/request_parser.h"
 
 namespace livefeed {
 
-// A request that waits in the parking lot instead of on its thread: a long-poll that found
-// nothing yet, or an event stream for as long as it lasts.
-struct ParkedRequest {
-  enum class Kind { kPoll, kStream } kind = Kind::kPoll;
-  WaitRequest request;                 // Its cursor resolved; a stream's moves on as it sends.
-  std::shared_ptr<Waiter> waiter;      // Registered on the feed for `request`.
-  Waiter::Clock::time_point deadline;  // Poll: when it gets the empty answer.
-  bool typed = true;                   // Stream: name events by item type.
-  std::string extra_headers;           // "Name: value\r\n" lines for this client (CORS).
-  std::string log_prefix;              // `client "GET target"` for the access log.
-  bool close_after = false;            // The client asked for Connection: close.
-};
+using Bytes = std::shared_ptr<const std::string>;
 
 struct Connection {
-  Connection(int fd, int stop_fd, std::chrono::milliseconds read_timeout,
-             std::chrono::milliseconds write_timeout)
-      : fd(fd), stream(fd, stop_fd, read_timeout, write_timeout) {}
+  using Clock = std::chrono::steady_clock;
+
+  // What the connection is doing; it reads a request only in kRequest.
+  enum class Phase {
+    kRequest,     // Reading (or waiting for) a request.
+    kHandling,    // A request is being handled elsewhere (worker, store); its answer comes.
+    kSubscribed,  // A held long-poll or an event stream: the delivery owns what it sends.
+    kResponding,  // The answer is queued; once written, the next request (or the end).
+    kLingering,   // Answered and half-closed: reading what the client still sends, then close.
+  };
+
+  Connection(int fd, std::uint64_t id, std::string peer) : fd(fd), id(id), peer(std::move(peer)) {}
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  enum class Received { kData, kAgain, kClosed };
+  // Reads what the socket has (up to `max` bytes) onto the input.
+  Received Receive(std::size_t max);
+  std::string_view input() const { return std::string_view(in).substr(in_pos); }
+  void Consume(std::size_t n);
+
+  void Queue(Bytes bytes);
+  void Queue(std::string bytes) { Queue(std::make_shared<const std::string>(std::move(bytes))); }
+  enum class Flushed { kAll, kPartial, kFailed };
+  // Writes what is queued without blocking.
+  Flushed Flush(Clock::time_point now);
+  bool unsent() const { return !out.empty(); }
+  std::size_t unsent_bytes() const { return out_bytes; }
 
   const int fd;
-  SocketStream stream;
-  // The response is the last one: the request body was left unread, or the client left.
-  bool close_after_response = false;
-  // Set by a handler whose request waits: after this request the connection goes to the lot.
-  std::optional<ParkedRequest> parked;
+  const std::uint64_t id;
+  const std::string peer;  // The peer's address.
+  Phase phase = Phase::kRequest;
+  RequestParser parser;
+  // The answer in progress is the connection's last.
+  bool close_after = false;
+  // The epoll events asked for now (to skip needless epoll_ctl calls).
+  std::uint32_t watching = 0;
+
+  // The request in progress, for its answer, the access log and the metrics.
+  Clock::time_point request_start;
+  std::string method, target;
+  std::string client;       // The peer, or whom a trusted proxy names.
+  std::string extra_lines;  // Fields every answer to it carries (CORS), as head lines.
+  bool head_only = false;   // A HEAD: the answer has no body.
+  bool http10 = false;
+  int status = 0;
+  std::size_t bytes_sent = 0;  // Of the current answer.
+
+  bool subscribed = false;  // A poll or stream of the delivery's.
+  bool streaming = false;   // An event stream (logged when it ends).
+  bool refused = false;     // Turned away at the connection cap (not counted as open).
+  std::size_t drained = 0;  // Bytes read and dropped while lingering.
+
+  Clock::time_point last_progress;  // The client last took bytes (or the connection began).
+  std::uint64_t sent_total = 0;
+
+ private:
+  std::string in;
+  std::size_t in_pos = 0;
+  std::deque<Bytes> out;
+  std::size_t out_front_sent = 0;
+  std::size_t out_bytes = 0;  // Queued and not yet sent.
 };
 
 }  // namespace livefeed

@@ -1,5 +1,6 @@
-// The HTTP front of livefeed: routes, limits, connection handling and static files.
-// The only part of the program that knows cpp-httplib (hidden behind Impl).
+// The HTTP front of livefeed: listens, and serves every connection on one or more event
+// loops (see docs/architecture.md). The only part of the program that knows sockets,
+// epoll and cpp-httplib.
 // Bind, then Run on one thread; Stop may be called from any thread.
 #pragma once
 
@@ -19,21 +20,22 @@ struct HttpOptions {
   std::string bind = "127.0.0.1";
   int port = 8001;                      // 0: any free port (see HttpServer::port()).
   std::size_t max_connections = 10000;  // Open connections, held ones included.
-  std::size_t max_body = 64 * 1024;     // Bytes of a publish body.
+  std::size_t max_body = 64 * 1024;     // Bytes of a publish body, however it is framed.
+  std::size_t max_batch = 1000;         // Items in one batch publish.
   std::string web_root;                 // Static files at "/"; empty: none.
   std::chrono::seconds keep_alive_timeout{75};
-  std::chrono::seconds read_timeout{10};
-  std::chrono::seconds write_timeout{10};
+  std::chrono::seconds header_timeout{10};  // For a request's line and headers.
+  std::chrono::seconds body_timeout{30};    // For its body, once the head is in.
+  std::chrono::seconds write_timeout{60};   // A client that takes nothing this long is dropped.
   std::size_t listen_backlog = 4096;
-  std::size_t thread_stack_bytes = 256 * 1024;
+  std::size_t event_loops = 1;
+  std::size_t workers = 2;          // Threads for blocking work (large files, hooks).
+  std::size_t worker_queue = 1024;  // Jobs waiting for them; beyond: 503.
   // Peers (reverse proxies) whose X-Real-IP / X-Forwarded-For header names the client.
   std::vector<std::string> trusted_proxies;
   std::string publish_token;    // Empty: publishing is open.
   std::string subscribe_token;  // Empty: subscribing is open.
   std::vector<std::string> cors_origins;
-  std::chrono::seconds header_timeout{10};
-  std::size_t max_header_bytes = 64 * 1024;
-  std::chrono::seconds idempotency_window{600};
   LongPollOptions long_poll;
   SseOptions sse;
 };
@@ -49,7 +51,7 @@ class HttpServer {
   int port() const;
   // Serves until Stop(); returns once every connection has ended.
   void Run();
-  // Stops accepting, wakes idle keep-alive connections and lets held requests answer.
+  // Stops accepting, answers held polls with what they have, ends streams, closes the rest.
   void Stop();
 
  private:

@@ -212,8 +212,7 @@ StoreHealth MemoryStore::Health() {
 std::vector<ChannelStats> MemoryStore::Channels(const std::string& after, std::size_t limit) {
   std::vector<ChannelStats> out;
   std::lock_guard lock(mu_);
-  for (auto it = channels_.upper_bound(after); it != channels_.end() && out.size() < limit;
-       ++it) {
+  for (auto it = channels_.upper_bound(after); it != channels_.end() && out.size() < limit; ++it) {
     const std::deque<ItemPtr>& items = it->second.items;
     if (items.empty()) continue;
     out.push_back({it->first, items.size(), items.back()->id, items.back()->timestamp_ms});

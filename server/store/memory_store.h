@@ -26,8 +26,8 @@ namespace livefeed {
 
 struct MemoryStoreLimits {
   std::size_t max_items = 1000;
-  std::size_t max_bytes = std::size_t{64} << 20;  // Per channel (item footprints).
-  std::int64_t max_age_us = 0;                    // 0: no age limit.
+  std::size_t max_bytes = std::size_t{64} << 20;    // Per channel (item footprints).
+  std::int64_t max_age_us = 0;                      // 0: no age limit.
   std::size_t memory_limit = std::size_t{1} << 30;  // All channels together.
   // Channels holding items at once: a flood of one-off channel names cannot grow memory
   // without bound (channels that run empty are reclaimed).
@@ -79,9 +79,9 @@ class MemoryStore final : public Store {
   const MemoryStoreLimits limits_;
   Listener listener_;  // Set before use.
   std::mutex mu_;
-  IdClock ids_;                   // Guarded by mu_.
-  Channels_ channels_;            // Guarded by mu_.
-  IdempotencyCache keys_;         // Guarded by mu_.
+  IdClock ids_;                     // Guarded by mu_.
+  Channels_ channels_;              // Guarded by mu_.
+  IdempotencyCache keys_;           // Guarded by mu_.
   std::size_t retained_bytes_ = 0;  // Guarded by mu_.
   // The oldest item id of every non-empty channel (with its name, the map's own key): the
   // memory limit evicts the first.

@@ -115,12 +115,15 @@ test('native EventSource: a burst arrives once each in order, and it reconnects 
   assert.deepEqual(messages, [...before, ...afterRestart], 'all 200 items exactly once, in order, lastEventId = item id');
   assertInOrder(log.messages);
 
-  // The truncated notice: once, right after the reconnect and before the new items, naming the
-  // last id seen before the restart. The stream was opened with since=0, which is never
-  // truncated, so this also shows the reconnect sent that id as Last-Event-ID.
+  // The truncated notice: once, right after the reconnect and before the new items. The
+  // stream was opened with since=0, which is never truncated, so this shows the reconnect
+  // sent the last id seen as Last-Event-ID. The notice names where the stream resumes (the
+  // new process's start, before its first item) as its cursor and as its id.
   assert.equal(log.truncated.length, 1, 'one truncated notice');
   const [notice] = log.truncated;
-  assert.equal(notice.data.cursor, before.at(-1).id);
+  assert.ok(notice.data.cursor > before.at(-1).id, 'resumes after the old items');
+  assert.ok(notice.data.cursor < afterRestart[0].id, 'resumes before the new items');
+  assert.equal(notice.lastEventId, String(notice.data.cursor));
   assert.equal(notice.after, BURST, 'the notice came before any item of the new process');
   const types = log.events.map((e) => e.type);
   const secondOpen = types.lastIndexOf('open');

@@ -94,17 +94,31 @@ TEST_CASE("a clock made later issues ids above every id of the earlier one") {
   CHECK(after_restart.Next().id > last_before);
 }
 
+std::uint64_t AppendOne(MemoryStore& store) {
+  AppendRequest request;
+  request.drafts.push_back({"default", "", "1"});
+  return store.Append(std::move(request)).items.at(0)->id;
+}
+
+TEST_CASE("a batch takes consecutive ids") {
+  FakeWallClock time;
+  IdClock ids(time.AsWallClock());
+  const IdClock::Stamp batch = ids.Next(3);
+  CHECK(ids.last() == batch.id + 2);
+  CHECK(ids.Next().id == batch.id + 3);
+}
+
 TEST_CASE("a memory store made later issues ids above every id of the earlier one") {
   FakeWallClock time;
   std::vector<std::uint64_t> old_ids;
   {
     MemoryStore old_store({}, time.AsWallClock());
-    for (int i = 0; i < 5; ++i) old_ids.push_back(old_store.Append({"default", "", "1"}).item->id);
+    for (int i = 0; i < 5; ++i) old_ids.push_back(AppendOne(old_store));
   }
   time.now_us += 1'000'000;
   MemoryStore new_store({}, time.AsWallClock());
   CHECK(new_store.Head() > old_ids.back());
-  CHECK(new_store.Append({"default", "", "1"}).item->id > old_ids.back());
+  CHECK(AppendOne(new_store) > old_ids.back());
 }
 
 TEST_CASE("a clock reading before the epoch still yields positive increasing ids") {

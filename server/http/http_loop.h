@@ -1,0 +1,108 @@
+// One event loop of the server and the connections it serves, none of which ever holds a
+// thread:
+//   1. Accept: a connection beyond --max-connections is answered 503 at once.
+//   2. Read: bytes go through the RequestParser; the head is judged (Routes::OnHead) before
+//      a byte of body is read; the whole request goes to Routes::Handle.
+//   3. Answer: FormatResponseHead writes the head; bytes are written without blocking, the
+//      rest when the socket drains; then the next request (pipelined ones in order), or
+//      the end of the connection (half-closed, what the client still sends drained).
+//   4. Polls and streams belong to the Delivery until answered or ended; work that
+//      completes on another thread (a shared store, a worker) is posted back here.
+//   5. Timers: the head (408), the body, keep-alive, writes, and the subscribers' own.
+// Notify and Stop are safe from any thread; everything else runs on the loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "http/connection.h"
+#include "http/delivery.h"
+#include "http/event_loop.h"
+#include "http/routes.h"
+#include "http/server_context.h"
+
+namespace livefeed {
+
+class HttpLoop final : private Delivery::Host {
+ public:
+  HttpLoop(ServerContext& context, int listen_fd);
+  ~HttpLoop() override;
+
+  // Empty when the loop is ready to run, else what failed.
+  const std::string& error() const { return error_; }
+
+  // Serves on the calling thread until stopped and drained.
+  void Run();
+  // Stops accepting, answers held polls with what they have, ends streams, lets answers
+  // drain (2 s at most), then closes the rest and returns from Run.
+  void Stop();
+  // News of items on `channel`, from the store's listener on any thread.
+  void Notify(const std::string& channel);
+
+ private:
+  using Clock = EventLoop::Clock;
+
+  void OnReady(std::uint64_t token, std::uint32_t events);
+  void OnTimer(std::uint64_t token);
+  void AfterRound();
+
+  void Accept();
+  void Refuse(int fd);
+  void OnEvents(Connection& connection, std::uint32_t events);
+  // Reads and serves requests until the connection waits for bytes or leaves kRequest.
+  void ReadRequests(Connection& connection);
+  void OnHead(Connection& connection);
+  void Dispatch(Connection& connection);
+  void Apply(Connection& connection, Outcome outcome);
+  void StartStream(Connection& connection, SseSession session);
+  void Respond(Connection& connection, const Reply& reply, const Bytes& body);
+  void Respond(Connection& connection, const Reply& reply);
+  // Queues `bytes` as the complete answer to the current request.
+  void Finish(Connection& connection, int status, std::size_t body_bytes);
+  void WriteOut(Connection& connection);
+  void AfterAnswer(Connection& connection);
+  void Linger(Connection& connection);
+  void Drain(Connection& connection);
+  void CloseConnection(Connection& connection);
+  void Watch(Connection& connection, std::uint32_t events);
+  void LogAccess(Connection& connection, int status, std::size_t bytes);
+  void BeginStop();
+
+  // Delivery::Host
+  void Answer(Connection& connection, const Reply& reply, const Bytes& body) override;
+  void Send(Connection& connection, const Bytes& bytes) override;
+  void End(Connection& connection, const Bytes& last) override;
+  // The connection is no longer the delivery's (answered, ended or gone).
+  void Unsubscribe(Connection& connection);
+  void Close(Connection& connection) override { CloseConnection(connection); }
+  void Arm(Connection& connection, Clock::time_point at) override;
+  Connection* Find(std::uint64_t id) override;
+  void Post(std::function<void()> work) override { loop_.Post(std::move(work)); }
+  Clock::time_point now() override { return loop_.now(); }
+
+  ServerContext& context_;
+  const int listen_fd_;
+  std::string error_;
+  EventLoop loop_;
+  Routes routes_;
+  Delivery delivery_;
+  std::thread::id thread_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::uint64_t next_id_;
+  std::vector<std::uint64_t> resume_;  // Connections with pipelined requests to serve.
+  std::size_t refusing_ = 0;           // Refused connections still lingering.
+  bool stopping_ = false;
+  Clock::time_point stop_deadline_;
+
+  std::mutex news_mu_;
+  std::unordered_set<std::string> news_;  // Guarded by news_mu_.
+  bool news_posted_ = false;              // Guarded by news_mu_.
+};
+
+}  // namespace livefeed

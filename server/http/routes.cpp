@@ -1,0 +1,309 @@
+#include "http/routes.h"
+
+#include <algorithm>
+
+#include "transport/form_decoding.h"
+#include "transport/publish.h"
+
+namespace livefeed {
+namespace {
+
+// Static files larger than this are read on a worker, not on the event loop.
+constexpr std::size_t kInlineFileBytes = 256 * 1024;
+
+Reply Error(int status, std::string_view message) { return JsonError(status, message); }
+
+Reply MethodNotAllowed(std::string_view method, std::string_view path, const char* allow) {
+  Reply reply = Error(405, std::string(method) + " is not allowed on " + std::string(path));
+  reply.headers.emplace_back("Allow", allow);
+  return reply;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The media type without parameters, lower-cased.
+std::string MediaType(std::string_view content_type) {
+  std::string type = Lower(content_type.substr(0, content_type.find(';')));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  return type;
+}
+
+std::optional<QueryParams> Query(const RequestHead& head) {
+  std::optional<FormFields> fields = DecodeForm(head.query());
+  if (!fields) return std::nullopt;
+  return QueryParams(fields->begin(), fields->end());
+}
+
+Outcome Answer(Reply reply) { return Outcome::Of(std::move(reply)); }
+
+}  // namespace
+
+Outcome Outcome::Of(Reply reply) {
+  Outcome outcome;
+  outcome.reply = std::move(reply);
+  return outcome;
+}
+
+Outcome Outcome::Raw(std::string raw) {
+  Outcome outcome;
+  outcome.kind = Kind::kRaw;
+  outcome.raw = std::move(raw);
+  return outcome;
+}
+
+Outcome Outcome::Of(LongPollSession poll) {
+  Outcome outcome;
+  outcome.kind = Kind::kPoll;
+  outcome.poll = std::move(poll);
+  return outcome;
+}
+
+Outcome Outcome::Of(SseSession stream) {
+  Outcome outcome;
+  outcome.kind = Kind::kStream;
+  outcome.stream = std::move(stream);
+  return outcome;
+}
+
+Outcome Outcome::Later() {
+  Outcome outcome;
+  outcome.kind = Kind::kLater;
+  return outcome;
+}
+
+Endpoint Classify(std::string_view path) {
+  if (path == "/send_feed_item") return Endpoint::kPublish;
+  if (path == "/real_time_feed") return Endpoint::kPoll;
+  if (path == "/real_time_feed/stream") return Endpoint::kStream;
+  if (path == "/healthz") return Endpoint::kHealth;
+  return Endpoint::kOther;
+}
+
+std::optional<Reply> Routes::WrongMethod(Endpoint endpoint, std::string_view method,
+                                         std::string_view path) const {
+  const bool cors = context_.cors.enabled() && endpoint != Endpoint::kHealth;
+  const bool get = method == "GET" || method == "HEAD";
+  switch (endpoint) {
+    case Endpoint::kPublish:
+      if (method == "POST" || (cors && method == "OPTIONS")) return std::nullopt;
+      return MethodNotAllowed(method, path, cors ? "POST, OPTIONS" : "POST");
+    case Endpoint::kPoll:
+    case Endpoint::kStream:
+    case Endpoint::kHealth:
+      if (get || (cors && method == "OPTIONS")) return std::nullopt;
+      return MethodNotAllowed(method, path, cors ? "GET, HEAD, OPTIONS" : "GET, HEAD");
+    case Endpoint::kOther:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+HeadVerdict Routes::OnHead(const RequestHead& head) const {
+  const Endpoint endpoint = Classify(head.path());
+  const std::string_view method = head.method();
+  auto refuse = [](Reply reply) {
+    return HeadVerdict{HeadVerdict::Kind::kRefuse, std::move(reply)};
+  };
+  if (auto wrong = WrongMethod(endpoint, method, head.path())) return refuse(std::move(*wrong));
+  if (endpoint != Endpoint::kPublish || method != "POST") {
+    // Only a publish takes a body. Any other body is refused before a byte of it is read:
+    // left unread it would be taken for the next request.
+    if (head.declares_body()) {
+      return refuse(endpoint == Endpoint::kOther && method != "GET" && method != "HEAD"
+                        ? Error(404, "not found: " + std::string(head.path()))
+                        : Error(400, std::string(method) + " " + std::string(head.path()) +
+                                         " takes no request body"));
+    }
+    return {HeadVerdict::Kind::kComplete, {}};
+  }
+  // A publish: who may, and what it may be, is settled before the body is read.
+  if (auto refusal = CheckToken(context_.options.publish_token, head, /*query_allowed=*/false)) {
+    return refuse(std::move(*refusal));
+  }
+  const std::string_view origin = head.Get("origin").value_or("");
+  if (!context_.cors.MayPublishFrom(origin, head.Get("host").value_or(""))) {
+    return refuse(Error(403, "origin '" + std::string(origin.substr(0, 100)) +
+                                 "' may not publish (see --cors-origin)"));
+  }
+  if (head.Get("content-encoding")) {
+    return refuse(Error(415, "Content-Encoding is not accepted: send the body uncompressed"));
+  }
+  const std::string media = MediaType(head.Get("content-type").value_or(""));
+  if (media != "application/json" && media != "application/x-www-form-urlencoded") {
+    return refuse(Error(415,
+                        "Content-Type must be application/json or "
+                        "application/x-www-form-urlencoded, got '" +
+                            std::string(head.Get("content-type").value_or("").substr(0, 80)) +
+                            "'"));
+  }
+  if (!head.chunked() && !head.content_length()) {
+    // Without a length the body would be read until the client closes.
+    return refuse(Error(411, "a publish needs a Content-Length (or chunked) body"));
+  }
+  return {HeadVerdict::Kind::kReadBody, {}};
+}
+
+std::optional<Reply> Routes::CheckToken(const std::string& token, const RequestHead& head,
+                                        bool query_allowed) const {
+  if (token.empty()) return std::nullopt;
+  std::string query_token;
+  if (query_allowed) {
+    if (std::optional<QueryParams> params = Query(head)) {
+      if (auto it = params->find("token"); it != params->end()) query_token = it->second;
+    }
+  }
+  return livefeed::CheckToken(token, std::string(head.Get("authorization").value_or("")),
+                              query_token);
+}
+
+Outcome Routes::Handle(const RequestHead& head, std::string body, Later later,
+                       const std::function<std::size_t(const std::string&)>& subscribers) const {
+  const Endpoint endpoint = Classify(head.path());
+  const std::string_view method = head.method();
+  const bool cors_path = endpoint == Endpoint::kPublish || endpoint == Endpoint::kPoll ||
+                         endpoint == Endpoint::kStream;
+  if (method == "OPTIONS" && context_.cors.enabled() && cors_path) {
+    return Answer(AnswerPreflight(context_.cors, std::string(head.Get("origin").value_or("")),
+                                  endpoint == Endpoint::kPublish));
+  }
+  if (auto wrong = WrongMethod(endpoint, method, head.path())) return Answer(std::move(*wrong));
+  switch (endpoint) {
+    case Endpoint::kPublish:
+      return Publish(head, std::move(body), std::move(later), subscribers);
+    case Endpoint::kPoll:
+      return Poll(head);
+    case Endpoint::kStream:
+      return Stream(head);
+    case Endpoint::kHealth:
+      return Health();
+    case Endpoint::kOther:
+      if (method != "GET" && method != "HEAD") {
+        return Answer(Error(404, "not found: " + std::string(head.path())));
+      }
+      return Static(head, std::move(later));
+  }
+  return Answer(Error(404, "not found"));
+}
+
+Outcome Routes::Publish(const RequestHead& head, std::string body, Later later,
+                        const std::function<std::size_t(const std::string&)>& subscribers) const {
+  std::optional<QueryParams> params = Query(head);
+  if (!params) return Answer(Error(400, "malformed query string"));
+  PublishRequest request{std::string(head.Get("content-type").value_or("")), std::move(body),
+                         std::move(*params), std::string(head.Get("idempotency-key").value_or(""))};
+  ParsedPublish parsed = ParsePublish(request, context_.options.max_batch);
+  if (!parsed.ok) return Answer(std::move(parsed.error));
+  const bool batch = parsed.batch;
+  // A shared store completes on its own thread, where this loop's subscriber counts
+  // cannot be read: that answer says 0 for them.
+  auto done = [later = std::move(later), batch](AppendResult result) {
+    later(Answer(PublishReply(result, batch, [](const std::string&) { return 0; })));
+  };
+  std::optional<AppendResult> now =
+      context_.feed.Publish(std::move(parsed.append), std::move(done));
+  if (!now) return Outcome::Later();
+  return Answer(PublishReply(*now, batch, subscribers));
+}
+
+Outcome Routes::Poll(const RequestHead& head) const {
+  if (auto refusal = CheckToken(context_.options.subscribe_token, head, true)) {
+    return Answer(std::move(*refusal));
+  }
+  std::optional<QueryParams> params = Query(head);
+  if (!params) return Answer(Error(400, "malformed query string"));
+  LongPollSession::Opened opened =
+      LongPollSession::Open(*params, context_.options.long_poll, LongPollSession::Clock::now());
+  if (!opened.session) return Answer(std::move(opened.error));
+  if (head.method() == "HEAD") {
+    // The head a GET would have, at once: a HEAD is never held.
+    Reply reply;
+    reply.headers.emplace_back("Cache-Control", "no-store");
+    return Answer(std::move(reply));
+  }
+  return Outcome::Of(std::move(*opened.session));
+}
+
+Outcome Routes::Stream(const RequestHead& head) const {
+  if (auto refusal = CheckToken(context_.options.subscribe_token, head, true)) {
+    return Answer(std::move(*refusal));
+  }
+  std::optional<QueryParams> params = Query(head);
+  if (!params) return Answer(Error(400, "malformed query string"));
+  SseSession::Opened opened = SseSession::Open(
+      *params, std::string(head.Get("last-event-id").value_or("")), context_.options.sse);
+  if (!opened.session) return Answer(std::move(opened.error));
+  if (head.method() == "HEAD") {
+    Reply reply;
+    reply.content_type = "text/event-stream";
+    reply.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    return Answer(std::move(reply));
+  }
+  return Outcome::Of(std::move(*opened.session));
+}
+
+Outcome Routes::Health() const {
+  Reply reply;
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  reply.body = "{\"status\":\"ok\",\"waiting\":" + std::to_string(context_.waiting.load()) +
+               ",\"connections\":" + std::to_string(context_.open.load()) +
+               ",\"refused\":" + std::to_string(context_.refused.load()) + "}";
+  return Answer(std::move(reply));
+}
+
+Outcome Routes::Static(const RequestHead& head, Later later) const {
+  const std::optional<std::size_t> size = context_.static_files.Find(head.path());
+  if (!size) return Answer(Error(404, "not found: " + std::string(head.path())));
+  const bool close = !head.keep_alive();
+  const std::string_view encodings = head.Get("accept-encoding").value_or("");
+  if (*size <= kInlineFileBytes) {
+    return Outcome::Raw(
+        context_.static_files.Serve(head.method(), head.target(), encodings, close));
+  }
+  // A large file is read on a worker; the job outlives the head, so it takes copies.
+  auto job = [this, method = std::string(head.method()), target = std::string(head.target()),
+              encodings = std::string(encodings), close, later] {
+    later(Outcome::Raw(context_.static_files.Serve(method, target, encodings, close)));
+  };
+  if (!context_.pool.Submit(std::move(job))) {
+    Reply busy = Error(503, "the server is busy, retry in a second");
+    busy.headers.emplace_back("Retry-After", "1");
+    return Answer(std::move(busy));
+  }
+  return Outcome::Later();
+}
+
+std::string Routes::ClientAddress(const std::string& peer, const RequestHead& head) const {
+  const auto& trusted = context_.options.trusted_proxies;
+  if (std::find(trusted.begin(), trusted.end(), peer) == trusted.end()) return peer;
+  if (auto real_ip = head.Get("x-real-ip"); real_ip && !real_ip->empty()) {
+    return std::string(*real_ip);
+  }
+  // The last hop appended the address it saw; earlier entries are the client's own claims.
+  std::string_view forwarded = head.Get("x-forwarded-for").value_or("");
+  if (forwarded.empty()) return peer;
+  forwarded = forwarded.substr(forwarded.rfind(',') + 1);
+  while (!forwarded.empty() && forwarded.front() == ' ') forwarded.remove_prefix(1);
+  return forwarded.empty() ? peer : std::string(forwarded);
+}
+
+std::string Routes::CorsLines(const RequestHead& head) const {
+  // A preflight's answer carries its own.
+  if (!context_.cors.enabled() || head.method() == "OPTIONS") return {};
+  const Endpoint endpoint = Classify(head.path());
+  if (endpoint != Endpoint::kPublish && endpoint != Endpoint::kPoll &&
+      endpoint != Endpoint::kStream) {
+    return {};
+  }
+  std::string lines;
+  for (const auto& [name, value] : context_.cors.ResponseHeaders(
+           std::string(head.Get("origin").value_or("")), endpoint == Endpoint::kPublish)) {
+    lines += name + ": " + value + "\r\n";
+  }
+  return lines;
+}
+
+}  // namespace livefeed

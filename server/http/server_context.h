@@ -1,0 +1,38 @@
+// What every event loop of the server shares: the options, the feed, the policies, the
+// static files, the worker pool and the counters /healthz reports.
+// The atomics are safe from any thread; the rest is immutable while serving.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#include "core/feed.h"
+#include "http/http_server.h"
+#include "http/static_files.h"
+#include "http/worker_pool.h"
+#include "transport/access.h"
+
+namespace livefeed {
+
+struct ServerContext {
+  ServerContext(Feed& feed, HttpOptions options)
+      : feed(feed),
+        options(std::move(options)),
+        cors{this->options.cors_origins},
+        static_files(this->options.web_root,
+                     static_cast<int>(this->options.keep_alive_timeout.count())),
+        pool(this->options.workers, this->options.worker_queue) {}
+
+  Feed& feed;
+  const HttpOptions options;
+  const CorsPolicy cors;
+  const StaticFiles static_files;
+  WorkerPool pool;
+
+  std::atomic<std::size_t> open{0};     // Connections being served.
+  std::atomic<std::size_t> refused{0};  // Turned away at the connection cap since start.
+  std::atomic<std::size_t> waiting{0};  // Held polls and streams, over all loops.
+  std::atomic<bool> stopping{false};
+};
+
+}  // namespace livefeed
