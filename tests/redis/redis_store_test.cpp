@@ -7,6 +7,7 @@
 #include <set>
 
 #include "redis/redis_test_support.h"
+#include "support/tcp_proxy.h"
 
 namespace livefeed::testing {
 namespace {
@@ -339,6 +340,44 @@ TEST_CASE("operations past the in-flight bound are refused as busy") {
   REQUIRE(redis.Cli({"CLIENT", "UNPAUSE"}) == "OK");
   REQUIRE(future.wait_for(kDeadline) == std::future_status::ready);
   CHECK(future.get().status == StoreStatus::kOk);
+}
+
+TEST_CASE("a subscription gone silent is found by the probe, and what it missed arrives") {
+  RedisProcess redis;
+  TcpProxy proxy(redis.port());
+  Node a(TestOptions(redis.port()), "c");
+  Node b(TestOptions(proxy.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::uint64_t errors = b.store().Health().errors;
+
+  proxy.FreezeSubscribers();  // Open, and silent: no error, no EOF.
+  const std::vector<std::uint64_t> ids = PublishSeries(a.store(), "c", 5);
+  REQUIRE(b.WaitForReceived(ids.size()));
+  CHECK(b.received() == ids);
+  CHECK(b.store().Health().errors > errors);
+}
+
+TEST_CASE("a node that fell behind more than the log keeps starts over and loses nothing") {
+  RedisProcess redis;
+  TcpProxy proxy(redis.port());
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.log_entries = 3;
+  Node a(options, "c");
+  options.endpoint.port = proxy.port();
+  Node b(options, "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::vector<std::uint64_t> first = PublishSeries(a.store(), "c", 2);
+  REQUIRE(b.WaitForReceived(first.size()));
+
+  proxy.FreezeSubscribers();
+  std::vector<std::uint64_t> ids = first;
+  for (std::uint64_t id : PublishSeries(a.store(), "c", 10)) ids.push_back(id);
+  REQUIRE(redis.Cli({"XLEN", "livefeed:log"}) == "3");
+  REQUIRE(b.WaitForReceived(ids.size()));
+  CHECK(b.received() == ids);
+  CHECK_FALSE(b.truncated_seen());
 }
 
 }  // namespace
