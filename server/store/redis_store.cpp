@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "log.h"
+
 namespace livefeed {
 namespace {
 
@@ -238,15 +240,27 @@ void RedisStore::LoadScripts() {
 }
 
 void RedisStore::UpdateHealth() {
-  std::lock_guard lock(mu_);
-  errors_ = command_->errors() + subscriber_->errors();
-  reconnects_ = command_->reconnects() + subscriber_->reconnects();
-  if (!usable_) {
-    detail_ = command_->last_error().empty() ? "loading scripts" : command_->last_error();
-  } else if (!subscribed_) {
-    detail_ = subscriber_->last_error().empty() ? "subscribing" : subscriber_->last_error();
-  } else {
-    detail_.clear();
+  std::string changed;
+  {
+    std::lock_guard lock(mu_);
+    errors_ = command_->errors() + subscriber_->errors();
+    reconnects_ = command_->reconnects() + subscriber_->reconnects();
+    const std::string before = detail_;
+    if (!usable_) {
+      detail_ = command_->last_error().empty() ? "loading scripts" : command_->last_error();
+    } else if (!subscribed_) {
+      detail_ = subscriber_->last_error().empty() ? "subscribing" : subscriber_->last_error();
+    } else {
+      detail_.clear();
+    }
+    if (detail_ != before) changed = detail_;
+    if (detail_ != before && detail_.empty()) changed = "up";
+  }
+  // Once per change, not per retry: an outage logs its cause and its end.
+  if (changed == "up") {
+    Log(LogLevel::kInfo, "redis store: connected to " + DescribeEndpoint(options_.endpoint));
+  } else if (!changed.empty() && changed != "loading scripts" && changed != "subscribing") {
+    Log(LogLevel::kWarn, "redis store: down: " + changed);
   }
 }
 
