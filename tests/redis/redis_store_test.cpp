@@ -221,6 +221,26 @@ TEST_CASE("a full restart with AOF loses nothing acknowledged, and old cursors s
   CHECK(AppendNow(b.store(), Drafts("durable", {"x"})).items.at(0)->id > ids.back());
 }
 
+TEST_CASE("Redis restarted without its data: nodes start over and old cursors are truncated") {
+  RedisProcess redis;  // No persistence.
+  Node a(TestOptions(redis.port()), "c");
+  Node b(TestOptions(redis.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::vector<std::uint64_t> old = PublishSeries(a.store(), "c", 3);
+  REQUIRE(b.WaitForReceived(old.size()));
+
+  redis.Kill();
+  redis.Start();
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  AppendResult fresh = AppendNow(a.store(), Drafts("c", {"new"}));
+  REQUIRE(fresh.status == StoreStatus::kOk);
+  REQUIRE(b.WaitForReceived(old.size() + 1));
+  CHECK(b.received().back() == fresh.items[0]->id);
+  CHECK(b.truncated_seen());  // Its cursor came from the lost data set.
+  CHECK(ReadNow(b.store(), {"c"}, old.back()).result.truncated);
+}
+
 TEST_CASE("trimming by count: the oldest go, and a cursor before them is truncated") {
   RedisProcess redis;
   RedisStoreOptions options = TestOptions(redis.port());
