@@ -173,6 +173,21 @@ TEST_CASE("Redis killed: publishes are refused, health is down; back: B gets the
   CHECK(b.received().back() == next.items[0]->id);
 }
 
+TEST_CASE("a Redis that stops answering fails publishes at the deadline, then recovers") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.timing.op_timeout = std::chrono::milliseconds(500);
+  Node a(options, "c");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  redis.Pause();  // Connections open, nothing answers: hiredis alone would wait forever.
+  CHECK(AppendNow(a.store(), Drafts("c", {"1"})).status == StoreStatus::kUnavailable);
+  CHECK(WaitUntil([&] { return !a.Up(); }));
+  CHECK(a.store().Health().detail.find("did not answer") != std::string::npos);
+  redis.Resume();
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  CHECK(AppendNow(a.store(), Drafts("c", {"2"})).status == StoreStatus::kOk);
+}
+
 TEST_CASE("CLIENT KILL TYPE pubsub while A publishes: B still gets every item in order") {
   RedisProcess redis;
   Node a(TestOptions(redis.port()), "c");

@@ -82,6 +82,7 @@ void RedisProcess::Start() {
 void RedisProcess::Kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
+  ::kill(pid_, SIGCONT);  // A paused process dies only once it runs again.
   WaitForExit();
 }
 
@@ -89,6 +90,14 @@ void RedisProcess::Stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   WaitForExit();
+}
+
+void RedisProcess::Pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void RedisProcess::Resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 void RedisProcess::WaitForExit() {

@@ -31,6 +31,9 @@ class RedisProcess {
   void Kill();
   // SIGTERM: a clean shutdown.
   void Stop();
+  // SIGSTOP / SIGCONT: connections stay open and nothing answers, as with a wedged server.
+  void Pause();
+  void Resume();
 
   // redis-cli against it: the command's output, trimmed.
   std::string Cli(const std::vector<std::string>& args) const;
