@@ -140,7 +140,9 @@ TEST_CASE("an Idempotency-Key used on A then on B answers the same items, once")
   CHECK(Ids(ReadNow(a.store(), {"k"}, 0).result.items) == Ids(first.items));
 }
 
-TEST_CASE("Redis killed: publishes are refused, health is down; back: B gets the next item") {
+TEST_CASE(
+    "Redis killed: publishes are refused, health is down, and once it is back B gets the next "
+    "item") {
   RedisProcess redis;
   Node a(TestOptions(redis.port()), "c");
   Node b(TestOptions(redis.port()), "c");
@@ -305,7 +307,7 @@ TEST_CASE("trimming by age: expired items go, and a cursor before them is trunca
   CHECK(ReadNow(b.store(), {"aged"}, ids[0] - 1).result.truncated);
 }
 
-TEST_CASE("reads after a cursor the tail covers are answered at once; older ones by Redis") {
+TEST_CASE("reads after a cursor the tail covers are answered at once, older ones by Redis") {
   RedisProcess redis;
   Node a(TestOptions(redis.port()), "tail");
   Node b(TestOptions(redis.port()), "tail");

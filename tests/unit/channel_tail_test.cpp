@@ -45,7 +45,7 @@ TEST_CASE("tail: a fill from Redis answers later cursors at or after it") {
   CHECK_FALSE(tail.Read(After(0), 20, 1, 0));
 }
 
-TEST_CASE("tail: announcements extend it; duplicates of the fill are skipped") {
+TEST_CASE("tail: announcements extend it, skipping what the fill brought") {
   ChannelTail tail({});
   tail.Fill("c", 10, {ItemAt(12)}, 0, 14, 12, 0);
   tail.Append("c", {ItemAt(12), ItemAt(16)}, 0, 0);
