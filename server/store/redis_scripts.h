@@ -1,0 +1,37 @@
+// The Lua scripts that do every change to the Redis data, each atomically, and the names
+// of the keys they touch (all under one prefix):
+//   <prefix>head       the newest id issued      <prefix>origin     where this data set began
+//   <prefix>seq        announcements so far      <prefix>log        stream: what each publish
+//   touched <prefix>log:meta   hash: trimmed             <prefix>channels   set of channel names
+//   <prefix>reclaimed  the newest id of a channel removed because all its items expired
+//   <prefix>s:<name>   stream: a channel's items, entry id "<item id>-0", fields t, y, d
+//   <prefix>m:<name>   hash: the channel's bytes (item footprints) and newest trimmed id
+//   <prefix>k:<key>    an Idempotency-Key's fingerprint and items, expiring with the window
+//   <prefix>announce   the pub/sub channel of announcements and probes
+// Plain data; safe to share.
+#pragma once
+
+#include <string>
+
+namespace livefeed {
+
+struct RedisKeys {
+  explicit RedisKeys(std::string prefix);
+
+  std::string head, origin, seq, log, log_meta, channels, reclaimed, announce;
+  std::string Stream(const std::string& channel) const { return prefix + "s:" + channel; }
+  std::string Meta(const std::string& channel) const { return prefix + "m:" + channel; }
+  std::string Idempotency(const std::string& key) const { return prefix + "k:" + key; }
+
+  std::string prefix;
+};
+
+// Publish: ids max(Redis TIME in µs, head + 1), consecutive for a batch; append; trim by
+// count, bytes and age; remember the Idempotency-Key; log; PUBLISH the announcement.
+const std::string& PublishScript();
+// Read: the items after a cursor on some channels, with what each channel lost to trimming.
+const std::string& ReadScript();
+// Sync: the cluster's position (origin, head, seq) and the log entries after an id.
+const std::string& SyncScript();
+
+}  // namespace livefeed

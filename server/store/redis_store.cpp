@@ -1,0 +1,292 @@
+#include "store/redis_store.h"
+
+#include <algorithm>
+#include <random>
+
+#include "log.h"
+
+namespace livefeed {
+namespace {
+
+TailLimits TailLimitsOf(const RedisStoreOptions& options) {
+  TailLimits limits;
+  limits.max_items = options.limits.max_items;
+  limits.max_bytes = options.limits.max_bytes;
+  limits.max_age_us = options.limits.max_age_us;
+  limits.memory_limit = options.tail_memory;
+  limits.max_channels = options.tail_channels;
+  return limits;
+}
+
+std::string RandomToken() {
+  std::random_device random;
+  return std::to_string(random()) + std::to_string(random());
+}
+
+// Identical reads waiting for Redis share one round trip (a wake of many subscribers of a
+// channel the tail does not hold yet).
+std::string ReadKey(const ReadRequest& request) {
+  std::string key = std::to_string(request.since) + "/" + std::to_string(request.max_items) + "/" +
+                    std::to_string(request.max_bytes);
+  for (const std::string& channel : request.channels) key += "/" + channel;
+  return key;
+}
+
+}  // namespace
+
+RedisStore::RedisStore(RedisStoreOptions options, WallClock clock)
+    : options_(std::move(options)),
+      clock_(std::move(clock)),
+      keys_(options_.prefix),
+      probe_token_(RandomToken()),
+      tail_(TailLimitsOf(options_)) {
+  detail_ = "not started";
+}
+
+RedisStore::~RedisStore() { Stop(); }
+
+void RedisStore::Start() {
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { loop_.Run(); });
+  loop_.Post([this] {
+    command_ = std::make_unique<RedisLink>(loop_, options_.endpoint, options_.timing, "commands",
+                                           RedisLink::Events{[this] { LoadScripts(); },
+                                                             [this](const std::string&) {
+                                                               usable_ = false;
+                                                               UpdateHealth();
+                                                             }});
+    subscriber_ = std::make_unique<RedisLink>(
+        loop_, options_.endpoint, options_.timing, "subscription",
+        RedisLink::Events{[this] { OnSubscriberReady(); },
+                          [this](const std::string&) { OnSubscriberDown(); }});
+    command_->Start();
+    subscriber_->Start();
+    probe_timer_ = loop_.RunAfter(options_.probe_interval, [this] { Probe(); });
+  });
+}
+
+void RedisStore::Stop() {
+  if (!started_) return;
+  started_ = false;
+  {
+    std::lock_guard lock(post_mu_);
+    stopping_ = true;
+  }
+  loop_.Post([this] {
+    loop_.Cancel(probe_timer_);
+    usable_ = false;
+    // Every command still waiting gets nullptr, so its caller hears kUnavailable.
+    command_->Stop();
+    subscriber_->Stop();
+    command_.reset();
+    subscriber_.reset();
+  });
+  loop_.Stop();
+  thread_.join();
+}
+
+bool RedisStore::PostOperation(std::function<void()> task) {
+  std::lock_guard lock(post_mu_);
+  if (stopping_) return false;
+  loop_.Post(std::move(task));
+  return true;
+}
+
+std::optional<AppendResult> RedisStore::Append(AppendRequest request, AppendDone done) {
+  if (request.drafts.empty()) return AppendResult{};
+  // Refused at once, without a round trip, while Redis is known to be unreachable.
+  if (!usable_) return AppendResult{StoreStatus::kUnavailable, {}, false};
+  if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
+    --in_flight_;
+    return AppendResult{StoreStatus::kBusy, {}, false};
+  }
+  auto shared = std::make_shared<AppendRequest>(std::move(request));
+  if (!PostOperation([this, shared, done] { DoAppend(shared, done); })) {
+    --in_flight_;
+    return AppendResult{StoreStatus::kUnavailable, {}, false};
+  }
+  return std::nullopt;
+}
+
+void RedisStore::Complete(const AppendDone& done, AppendResult result) {
+  --in_flight_;
+  done(std::move(result));
+}
+
+void RedisStore::DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done) {
+  if (!usable_) return Complete(done, {StoreStatus::kUnavailable, {}, false});
+  SendScript(
+      PublishCommand(publish_sha_, keys_, options_.limits, *request), PublishScript(),
+      [this, request, done](const RedisReply* reply) {
+        // Lost before the reply: the item may or may not be in Redis, so the publisher
+        // is told to retry (with its Idempotency-Key, that is safe).
+        if (!reply) return Complete(done, {StoreStatus::kUnavailable, {}, false});
+        if (reply->is_error()) {
+          ++extra_errors_;
+          // Redis at its maxmemory refuses writes: like a full store, not an outage.
+          const bool full = reply->str.rfind("OOM", 0) == 0;
+          return Complete(done, {full ? StoreStatus::kFull : StoreStatus::kUnavailable, {}, false});
+        }
+        std::uint64_t evicted = 0;  // Counted from the announcement, on every node.
+        Complete(done, ParsePublishReply(*reply, *request, &evicted));
+      });
+}
+
+std::optional<ReadResult> RedisStore::Read(const ReadRequest& request, ReadDone done) {
+  {
+    std::lock_guard lock(mu_);
+    std::optional<ReadResult> now = tail_.Read(request, head_.load(), origin_, clock_());
+    if (now) return now;
+  }
+  ReadResult refused;
+  refused.head = head_.load();
+  refused.status = StoreStatus::kUnavailable;
+  if (!usable_) return refused;
+  if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
+    --in_flight_;
+    refused.status = StoreStatus::kBusy;
+    return refused;
+  }
+  if (!PostOperation([this, request, done] { DoRead(request, done); })) {
+    --in_flight_;
+    return refused;
+  }
+  return std::nullopt;
+}
+
+void RedisStore::DoRead(const ReadRequest& request, ReadDone done) {
+  const std::string key = ReadKey(request);
+  auto [it, fresh] = reads_.try_emplace(key);
+  it->second.push_back(std::move(done));
+  if (!fresh) return;
+  if (!usable_) return FinishRead(request, key, nullptr);
+  SendScript(ReadCommand(read_sha_, keys_, options_.limits, request), ReadScript(),
+             [this, request, key](const RedisReply* reply) { FinishRead(request, key, reply); });
+}
+
+void RedisStore::FinishRead(const ReadRequest& request, const std::string& key,
+                            const RedisReply* reply) {
+  auto node = reads_.extract(key);
+  ReadResult result;
+  std::optional<RedisReadReply> parsed;
+  if (reply && !reply->is_error()) parsed = ParseReadReply(*reply, request);
+  if (reply && !parsed) ++extra_errors_;
+  if (!parsed) {
+    result.status = StoreStatus::kUnavailable;
+    result.head = head_.load();
+  } else {
+    result.truncated = parsed->truncated;
+    MergeSlices(parsed->slices, request, kMaxId, &result);
+    result.head = std::max(parsed->head, head_.load());
+    evictions_ += parsed->evicted;
+    // What Redis answered starts (or extends) the channels' tails, so that the next reads
+    // after this cursor are answered from memory.
+    if (mode_ == SyncMode::kLive && !parsed->truncated) {
+      std::lock_guard lock(mu_);
+      const std::int64_t now_us = clock_();
+      for (std::size_t c = 0; c < request.channels.size(); ++c) {
+        const ChannelSlice& slice = parsed->slices[c];
+        if (!slice.complete && slice.items.empty()) continue;
+        const std::uint64_t upto = slice.complete ? parsed->head : slice.items.back()->id;
+        tail_.Fill(request.channels[c], request.since, slice.items, parsed->trimmed[c], upto,
+                   head_.load(), now_us);
+      }
+    }
+  }
+  for (const ReadDone& done : node.mapped()) {
+    --in_flight_;
+    done(result);
+  }
+}
+
+void RedisStore::SendScript(std::vector<std::string> command, const std::string& script,
+                            RedisConnection::OnReply on_reply) {
+  auto shared = std::make_shared<std::vector<std::string>>(std::move(command));
+  const bool sent = command_ && command_->Send(*shared, [this, shared, &script,
+                                                         on_reply](const RedisReply* reply) {
+    if (reply && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+      if (!command_->Send(AsEval(*shared, script), on_reply)) on_reply(nullptr);
+      return;
+    }
+    on_reply(reply);
+  });
+  if (!sent) on_reply(nullptr);
+}
+
+void RedisStore::LoadScripts() {
+  struct Load {
+    const std::string* script;
+    std::string* sha;
+  };
+  const Load loads[] = {
+      {&PublishScript(), &publish_sha_}, {&ReadScript(), &read_sha_}, {&SyncScript(), &sync_sha_}};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const bool last = i == 2;
+    command_->Send({"SCRIPT", "LOAD", *loads[i].script},
+                   [this, load = loads[i], last](const RedisReply* reply) {
+                     if (!reply) return;  // The link reports the loss.
+                     if (reply->type != RedisReply::Type::kString) {
+                       command_->Restart("commands: SCRIPT LOAD failed: " + reply->str);
+                       return;
+                     }
+                     *load.sha = reply->str;
+                     if (!last) return;
+                     usable_ = true;
+                     UpdateHealth();
+                     if (mode_ == SyncMode::kCatchingUp) CatchUp();
+                   });
+  }
+}
+
+void RedisStore::UpdateHealth() {
+  std::string changed;
+  {
+    std::lock_guard lock(mu_);
+    errors_ = command_->errors() + subscriber_->errors();
+    reconnects_ = command_->reconnects() + subscriber_->reconnects();
+    const std::string before = detail_;
+    if (!usable_) {
+      detail_ = command_->last_error().empty() ? "loading scripts" : command_->last_error();
+    } else if (!subscribed_) {
+      detail_ = subscriber_->last_error().empty() ? "subscribing" : subscriber_->last_error();
+    } else {
+      detail_.clear();
+    }
+    if (detail_ != before) changed = detail_;
+    if (detail_ != before && detail_.empty()) changed = "up";
+  }
+  // Once per change, not per retry: an outage logs its cause and its end.
+  if (changed == "up") {
+    Log(LogLevel::kInfo, "redis store: connected to " + DescribeEndpoint(options_.endpoint));
+  } else if (!changed.empty() && changed != "loading scripts" && changed != "subscribing") {
+    Log(LogLevel::kWarn, "redis store: down: " + changed);
+  }
+}
+
+StoreHealth RedisStore::Health() {
+  StoreHealth health;
+  health.up = usable_ && subscribed_flag_;
+  std::lock_guard lock(mu_);
+  if (!health.up) health.detail = detail_;
+  health.errors = errors_ + extra_errors_;
+  health.reconnects = reconnects_;
+  health.evictions = evictions_;
+  return health;
+}
+
+std::vector<ChannelStats> RedisStore::Channels(const std::string& after, std::size_t limit) {
+  std::vector<ChannelStats> out;
+  std::lock_guard lock(mu_);
+  for (auto it = stats_.upper_bound(after); it != stats_.end() && out.size() < limit; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+bool RedisStore::TailHolds(const std::string& channel) {
+  std::lock_guard lock(mu_);
+  return tail_.Holds(channel);
+}
+
+}  // namespace livefeed

@@ -1,0 +1,429 @@
+// The Redis store against a real redis-server started here, driven through the Store
+// interface from two RedisStore instances in one process: two nodes of one cluster.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+
+#include "redis/redis_test_support.h"
+#include "support/tcp_proxy.h"
+
+namespace livefeed::testing {
+namespace {
+
+bool StrictlyIncreasing(const std::vector<std::uint64_t>& ids) {
+  return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>()) == ids.end();
+}
+
+std::vector<std::uint64_t> PublishSeries(Store& store, const std::string& channel, int count) {
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < count; ++i) {
+    AppendResult result = AppendNow(store, Drafts(channel, {std::to_string(i)}));
+    REQUIRE(result.status == StoreStatus::kOk);
+    ids.push_back(result.items[0]->id);
+  }
+  return ids;
+}
+
+TEST_CASE("an item published on node A is read on node B") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "news");
+  Node b(TestOptions(redis.port()), "news");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+
+  AppendResult published = AppendNow(a.store(), Drafts("news", {R"({"text":"Goal!"})"}));
+  REQUIRE(published.status == StoreStatus::kOk);
+  REQUIRE(published.items.size() == 1);
+  const ItemPtr& item = published.items[0];
+  CHECK(item->id < kMaxId);
+
+  REQUIRE(b.WaitForReceived(1));
+  CHECK(b.received() == std::vector<std::uint64_t>{item->id});
+  ReadAnswer answer = ReadNow(b.store(), {"news"}, item->id - 1);
+  REQUIRE(answer.result.items.size() == 1);
+  CHECK(answer.result.items[0]->json == item->json);
+  CHECK(answer.result.items[0]->data_json() == R"({"text":"Goal!"})");
+  CHECK(b.store().Head() >= item->id);
+  const std::vector<ChannelStats> channels = b.store().Channels("", 10);
+  REQUIRE(channels.size() == 1);
+  CHECK(channels[0].channel == "news");
+  CHECK(channels[0].head == item->id);
+}
+
+TEST_CASE("a batch gets consecutive ids, all or nothing") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "x");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  AppendRequest request = Drafts("x", {"1", "2"});
+  request.drafts.push_back({"y", "kind", "\"three\""});
+  AppendResult result = AppendNow(a.store(), request);
+  REQUIRE(result.status == StoreStatus::kOk);
+  REQUIRE(result.items.size() == 3);
+  CHECK(result.items[1]->id == result.items[0]->id + 1);
+  CHECK(result.items[2]->id == result.items[0]->id + 2);
+  CHECK(result.items[2]->type == "kind");
+  ReadAnswer both = ReadNow(a.store(), {"x", "y"}, 0);
+  CHECK(Ids(both.result.items) == Ids(result.items));
+
+  RedisStoreOptions small = TestOptions(redis.port());
+  small.limits.max_items = 2;
+  Node b(small, "x");
+  REQUIRE(WaitUntil([&] { return b.Up(); }));
+  // Three items for a channel that keeps two: refused whole, nothing appended.
+  CHECK(AppendNow(b.store(), Drafts("z", {"1", "2", "3"})).status == StoreStatus::kTooLarge);
+  CHECK(ReadNow(b.store(), {"z"}, 0).result.items.empty());
+}
+
+TEST_CASE("a node starts while Redis is unreachable and comes up once it is there") {
+  const int port = FreeLoopbackPort();
+  Node a(TestOptions(port), "c");
+  // Down, and saying why, without blocking anyone.
+  REQUIRE(WaitUntil([&] { return a.store().Health().errors > 0; }));
+  StoreHealth health = a.store().Health();
+  CHECK_FALSE(health.up);
+  CHECK_FALSE(health.detail.empty());
+  CHECK(AppendNow(a.store(), Drafts("c", {"1"})).status == StoreStatus::kUnavailable);
+  CHECK(ReadNow(a.store(), {"c"}, 0).result.status == StoreStatus::kUnavailable);
+
+  RedisProcess redis(false, port);
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  CHECK(AppendNow(a.store(), Drafts("c", {"1"})).status == StoreStatus::kOk);
+}
+
+TEST_CASE("concurrent publishers on two nodes: increasing ids, every item once, in order") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "race");
+  Node b(TestOptions(redis.port()), "race");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  a.FollowFrom(a.store().Head());
+  b.FollowFrom(b.store().Head());
+
+  constexpr int kEach = 150;
+  std::vector<std::uint64_t> from_a, from_b;
+  std::thread publisher_a([&] { from_a = PublishSeries(a.store(), "race", kEach); });
+  std::thread publisher_b([&] { from_b = PublishSeries(b.store(), "race", kEach); });
+  publisher_a.join();
+  publisher_b.join();
+
+  std::vector<std::uint64_t> all = from_a;
+  all.insert(all.end(), from_b.begin(), from_b.end());
+  std::sort(all.begin(), all.end());
+  CHECK(StrictlyIncreasing(from_a));
+  CHECK(StrictlyIncreasing(from_b));
+  CHECK(std::set<std::uint64_t>(all.begin(), all.end()).size() == all.size());
+
+  REQUIRE(a.WaitForReceived(all.size()));
+  REQUIRE(b.WaitForReceived(all.size()));
+  CHECK(a.received() == all);
+  CHECK(b.received() == all);
+}
+
+TEST_CASE("an Idempotency-Key used on A then on B answers the same items, once") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "k");
+  Node b(TestOptions(redis.port()), "k");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+
+  AppendResult first = AppendNow(a.store(), Drafts("k", {"1", "2"}, "key-1", "digest-1"));
+  REQUIRE(first.status == StoreStatus::kOk);
+  CHECK_FALSE(first.replayed);
+  AppendResult again = AppendNow(b.store(), Drafts("k", {"1", "2"}, "key-1", "digest-1"));
+  REQUIRE(again.status == StoreStatus::kOk);
+  CHECK(again.replayed);
+  CHECK(Ids(again.items) == Ids(first.items));
+  CHECK(again.items[1]->json == first.items[1]->json);
+
+  AppendResult other = AppendNow(b.store(), Drafts("k", {"9"}, "key-1", "digest-2"));
+  CHECK(other.status == StoreStatus::kKeyConflict);
+  CHECK(Ids(ReadNow(a.store(), {"k"}, 0).result.items) == Ids(first.items));
+}
+
+TEST_CASE(
+    "Redis killed: publishes are refused, health is down, and once it is back B gets the next "
+    "item") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "c");
+  Node b(TestOptions(redis.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::uint64_t before = AppendNow(a.store(), Drafts("c", {"1"})).items.at(0)->id;
+  REQUIRE(b.WaitForReceived(1));
+  // Received perhaps from Redis before B applied the announcement: wait until it has, and
+  // until B's tail holds the channel (a read answered by Redis starts it).
+  REQUIRE(WaitUntil([&] { return b.store().Head() >= before; }));
+  ReadNow(b.store(), {"c"}, before);
+  REQUIRE(b.store().TailHolds("c"));
+
+  redis.Kill();
+  REQUIRE(WaitUntil([&] { return !a.Up() && !b.Up(); }));
+  CHECK(AppendNow(a.store(), Drafts("c", {"2"})).status == StoreStatus::kUnavailable);
+  CHECK(AppendNow(b.store(), Drafts("c", {"2"})).status == StoreStatus::kUnavailable);
+  const StoreHealth down = a.store().Health();
+  CHECK(down.errors > 0);
+  CHECK_FALSE(down.detail.empty());
+  // What the tail holds is still served: held subscribers are not disturbed.
+  CHECK(ReadNow(b.store(), {"c"}, before).result.status == StoreStatus::kOk);
+
+  redis.Start();
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  CHECK(a.store().Health().reconnects > 0);
+  AppendResult next = AppendNow(a.store(), Drafts("c", {"3"}));
+  REQUIRE(next.status == StoreStatus::kOk);
+  REQUIRE(b.WaitForReceived(2));
+  CHECK(b.received().back() == next.items[0]->id);
+}
+
+TEST_CASE("a Redis that stops answering fails publishes at the deadline, then recovers") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.timing.op_timeout = std::chrono::milliseconds(500);
+  Node a(options, "c");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  redis.Pause();  // Connections open, nothing answers: hiredis alone would wait forever.
+  CHECK(AppendNow(a.store(), Drafts("c", {"1"})).status == StoreStatus::kUnavailable);
+  CHECK(WaitUntil([&] { return !a.Up(); }));
+  CHECK(a.store().Health().detail.find("did not answer") != std::string::npos);
+  redis.Resume();
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  CHECK(AppendNow(a.store(), Drafts("c", {"2"})).status == StoreStatus::kOk);
+}
+
+TEST_CASE("CLIENT KILL TYPE pubsub while A publishes: B still gets every item in order") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "c");
+  Node b(TestOptions(redis.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+
+  // Each round's publishes race B's resubscription after the kill before it: what B's
+  // subscription missed must come from the catch-up, in order.
+  std::atomic<int> kills{0};
+  std::vector<std::uint64_t> ids;
+  std::thread publisher([&] {
+    for (int round = 0; round < 3; ++round) {
+      WaitUntil([&] { return kills >= round; });
+      for (std::uint64_t id : PublishSeries(a.store(), "c", 100)) ids.push_back(id);
+    }
+  });
+  for (int round = 0; round < 3; ++round) {
+    redis.Cli({"CLIENT", "KILL", "TYPE", "pubsub"});
+    ++kills;
+  }
+  publisher.join();
+  REQUIRE(b.WaitForReceived(ids.size()));
+  CHECK(b.received() == ids);
+  CHECK(WaitUntil([&] { return b.store().Health().reconnects > 0; }));
+}
+
+TEST_CASE("a full restart with AOF loses nothing acknowledged, and old cursors still work") {
+  RedisProcess redis(/*aof=*/true);
+  std::vector<std::uint64_t> ids;
+  {
+    Node a(TestOptions(redis.port()), "durable");
+    REQUIRE(WaitUntil([&] { return a.Up(); }));
+    ids = PublishSeries(a.store(), "durable", 20);
+  }
+  redis.Kill();  // appendfsync always: what was acknowledged is on disk.
+  redis.Start();
+  Node b(TestOptions(redis.port()), "durable");
+  REQUIRE(WaitUntil([&] { return b.Up(); }));
+  ReadAnswer all = ReadNow(b.store(), {"durable"}, 0);
+  CHECK(Ids(all.result.items) == ids);
+  ReadAnswer later = ReadNow(b.store(), {"durable"}, ids[9]);
+  CHECK_FALSE(later.result.truncated);
+  CHECK(Ids(later.result.items) == std::vector<std::uint64_t>(ids.begin() + 10, ids.end()));
+  // Ids go on increasing after the restart.
+  CHECK(AppendNow(b.store(), Drafts("durable", {"x"})).items.at(0)->id > ids.back());
+}
+
+TEST_CASE("Redis restarted without its data: nodes start over and old cursors are truncated") {
+  RedisProcess redis;  // No persistence.
+  Node a(TestOptions(redis.port()), "c");
+  Node b(TestOptions(redis.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::vector<std::uint64_t> old = PublishSeries(a.store(), "c", 3);
+  REQUIRE(b.WaitForReceived(old.size()));
+
+  redis.Kill();
+  redis.Start();
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  AppendResult fresh = AppendNow(a.store(), Drafts("c", {"new"}));
+  REQUIRE(fresh.status == StoreStatus::kOk);
+  REQUIRE(b.WaitForReceived(old.size() + 1));
+  CHECK(b.received().back() == fresh.items[0]->id);
+  CHECK(b.truncated_seen());  // Its cursor came from the lost data set.
+  CHECK(ReadNow(b.store(), {"c"}, old.back()).result.truncated);
+}
+
+TEST_CASE("trimming by count: the oldest go, and a cursor before them is truncated") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.max_items = 3;
+  Node a(options, "t");
+  Node b(options, "t");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  const std::vector<std::uint64_t> ids = PublishSeries(a.store(), "t", 5);
+  const std::vector<std::uint64_t> kept(ids.begin() + 2, ids.end());
+  CHECK(Ids(ReadNow(b.store(), {"t"}, 0).result.items) == kept);
+  ReadAnswer old = ReadNow(b.store(), {"t"}, ids[0]);
+  CHECK(old.result.truncated);
+  CHECK(Ids(old.result.items) == kept);
+  CHECK_FALSE(ReadNow(b.store(), {"t"}, ids[1]).result.truncated);
+  CHECK(redis.Cli({"XLEN", "livefeed:s:t"}) == "3");
+  CHECK(WaitUntil([&] { return b.store().Health().evictions >= 2; }));
+}
+
+TEST_CASE("trimming by bytes keeps what fits") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  Node a(options, "t");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  const ItemPtr one = AppendNow(a.store(), Drafts("t", {"\"aaaa\""})).items.at(0);
+  // Room for two items of this size: the third pushes the first out.
+  options.limits.max_bytes = 2 * one->footprint() + 10;
+  Node b(options, "t");
+  REQUIRE(WaitUntil([&] { return b.Up(); }));
+  const std::vector<std::uint64_t> ids = PublishSeries(b.store(), "t", 2);
+  CHECK(Ids(ReadNow(b.store(), {"t"}, 0).result.items) == ids);
+}
+
+TEST_CASE("trimming by age: expired items go, and a cursor before them is truncated") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.max_age_us = 300'000;
+  Node a(options, "aged");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  const std::vector<std::uint64_t> ids = PublishSeries(a.store(), "aged", 2);
+  REQUIRE(WaitUntil([&] { return ReadNow(a.store(), {"aged"}, 0).result.items.empty(); }));
+  ReadAnswer old = ReadNow(a.store(), {"aged"}, ids[0] - 1);
+  CHECK(old.result.truncated);
+  CHECK(old.result.items.empty());
+  // A fresh node, asking Redis: the same answer.
+  Node b(options, "aged");
+  REQUIRE(WaitUntil([&] { return b.Up(); }));
+  CHECK(ReadNow(b.store(), {"aged"}, ids[0] - 1).result.truncated);
+}
+
+TEST_CASE("reads after a cursor the tail covers are answered at once, older ones by Redis") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "tail");
+  Node b(TestOptions(redis.port()), "tail");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  const std::vector<std::uint64_t> ids = PublishSeries(a.store(), "tail", 4);
+  REQUIRE(WaitUntil([&] { return b.store().Head() >= ids.back(); }));
+
+  ReadAnswer first = ReadNow(b.store(), {"tail"}, ids[1]);  // Not in memory yet.
+  CHECK_FALSE(first.at_once);
+  CHECK(Ids(first.result.items) == std::vector<std::uint64_t>{ids[2], ids[3]});
+  CHECK(b.store().TailHolds("tail"));
+  ReadAnswer again = ReadNow(b.store(), {"tail"}, ids[2]);
+  CHECK(again.at_once);
+  CHECK(Ids(again.result.items) == std::vector<std::uint64_t>{ids[3]});
+
+  const std::uint64_t next = AppendNow(a.store(), Drafts("tail", {"5"})).items.at(0)->id;
+  REQUIRE(WaitUntil([&] { return b.store().Head() >= next; }));
+  ReadAnswer live = ReadNow(b.store(), {"tail"}, ids[3]);
+  CHECK(live.at_once);
+  CHECK(Ids(live.result.items) == std::vector<std::uint64_t>{next});
+
+  ReadAnswer older = ReadNow(b.store(), {"tail"}, ids[0]);  // Before the tail: Redis.
+  CHECK_FALSE(older.at_once);
+  CHECK(Ids(older.result.items) == std::vector<std::uint64_t>{ids[1], ids[2], ids[3], next});
+  CHECK_FALSE(older.result.truncated);
+}
+
+TEST_CASE("a cursor beyond the cluster's head is truncated") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  const std::uint64_t id = AppendNow(a.store(), Drafts("c", {"1"})).items.at(0)->id;
+  ReadAnswer answer = ReadNow(a.store(), {"c"}, id + 1'000'000'000);
+  CHECK(answer.result.truncated);
+  CHECK(Ids(answer.result.items) == std::vector<std::uint64_t>{id});
+}
+
+TEST_CASE("after SCRIPT FLUSH (NOSCRIPT) publishes and reads still work") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  REQUIRE(redis.Cli({"SCRIPT", "FLUSH"}) == "OK");
+  const std::uint64_t id = AppendNow(a.store(), Drafts("c", {"1"})).items.at(0)->id;
+  CHECK(Ids(ReadNow(a.store(), {"c"}, id - 1).result.items) == std::vector<std::uint64_t>{id});
+}
+
+TEST_CASE("a new channel beyond the channel limit is refused") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.max_channels = 2;
+  Node a(options, "c");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  CHECK(AppendNow(a.store(), Drafts("one", {"1"})).status == StoreStatus::kOk);
+  CHECK(AppendNow(a.store(), Drafts("two", {"1"})).status == StoreStatus::kOk);
+  CHECK(AppendNow(a.store(), Drafts("three", {"1"})).status == StoreStatus::kFull);
+  CHECK(AppendNow(a.store(), Drafts("one", {"2"})).status == StoreStatus::kOk);
+}
+
+TEST_CASE("operations past the in-flight bound are refused as busy") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.max_in_flight = 1;
+  options.timing.op_timeout = std::chrono::milliseconds(10000);
+  Node a(options, "c");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  // Writes wait while clients are paused: the first publish stays in flight.
+  REQUIRE(redis.Cli({"CLIENT", "PAUSE", "5000", "WRITE"}) == "OK");
+  auto promise = std::make_shared<std::promise<AppendResult>>();
+  auto future = promise->get_future();
+  REQUIRE_FALSE(
+      a.store().Append(Drafts("c", {"1"}), [promise](AppendResult r) { promise->set_value(r); }));
+  std::optional<AppendResult> second = a.store().Append(Drafts("c", {"2"}), [](AppendResult) {});
+  REQUIRE(second);
+  CHECK(second->status == StoreStatus::kBusy);
+  REQUIRE(redis.Cli({"CLIENT", "UNPAUSE"}) == "OK");
+  REQUIRE(future.wait_for(kDeadline) == std::future_status::ready);
+  CHECK(future.get().status == StoreStatus::kOk);
+}
+
+TEST_CASE("a subscription gone silent is found by the probe, and what it missed arrives") {
+  RedisProcess redis;
+  TcpProxy proxy(redis.port());
+  Node a(TestOptions(redis.port()), "c");
+  Node b(TestOptions(proxy.port()), "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::uint64_t errors = b.store().Health().errors;
+
+  proxy.FreezeSubscribers();  // Open, and silent: no error, no EOF.
+  const std::vector<std::uint64_t> ids = PublishSeries(a.store(), "c", 5);
+  REQUIRE(b.WaitForReceived(ids.size()));
+  CHECK(b.received() == ids);
+  CHECK(b.store().Health().errors > errors);
+}
+
+TEST_CASE("a node that fell behind more than the log keeps starts over and loses nothing") {
+  RedisProcess redis;
+  TcpProxy proxy(redis.port());
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.log_entries = 3;
+  Node a(options, "c");
+  options.endpoint.port = proxy.port();
+  Node b(options, "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+  const std::vector<std::uint64_t> first = PublishSeries(a.store(), "c", 2);
+  REQUIRE(b.WaitForReceived(first.size()));
+
+  proxy.FreezeSubscribers();
+  std::vector<std::uint64_t> ids = first;
+  for (std::uint64_t id : PublishSeries(a.store(), "c", 10)) ids.push_back(id);
+  REQUIRE(redis.Cli({"XLEN", "livefeed:log"}) == "3");
+  REQUIRE(b.WaitForReceived(ids.size()));
+  CHECK(b.received() == ids);
+  CHECK_FALSE(b.truncated_seen());
+}
+
+}  // namespace
+}  // namespace livefeed::testing

@@ -1,0 +1,171 @@
+#include "store/channel_tail.h"
+
+#include <doctest/doctest.h>
+
+#include "core/id_clock.h"
+#include "store/read_merge.h"
+
+namespace livefeed {
+namespace {
+
+ItemPtr ItemAt(std::uint64_t id, const std::string& channel = "c") {
+  return MakeItem(id, 0, ItemDraft{channel, "", "1"});
+}
+
+ReadRequest After(std::uint64_t since, std::vector<std::string> channels = {"c"}) {
+  ReadRequest request;
+  request.channels = std::move(channels);
+  request.since = since;
+  return request;
+}
+
+std::vector<std::uint64_t> Ids(const ReadResult& result) {
+  std::vector<std::uint64_t> ids;
+  for (const ItemPtr& item : result.items) ids.push_back(item->id);
+  return ids;
+}
+
+TEST_CASE("tail: a channel never read is not answered from memory") {
+  ChannelTail tail({});
+  CHECK_FALSE(tail.Read(After(10), 20, 1, 0));
+}
+
+TEST_CASE("tail: a fill from Redis answers later cursors at or after it") {
+  ChannelTail tail({});
+  tail.Fill("c", 10, {ItemAt(12), ItemAt(15)}, 0, 20, 20, 0);
+  auto result = tail.Read(After(10), 20, 1, 0);
+  REQUIRE(result);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{12, 15});
+  CHECK(result->head == 20);
+  CHECK_FALSE(result->truncated);
+  REQUIRE(tail.Read(After(12), 20, 1, 0));
+  CHECK(Ids(*tail.Read(After(12), 20, 1, 0)) == std::vector<std::uint64_t>{15});
+  // Older than the fill's cursor: Redis may hold more.
+  CHECK_FALSE(tail.Read(After(9), 20, 1, 0));
+  CHECK_FALSE(tail.Read(After(0), 20, 1, 0));
+}
+
+TEST_CASE("tail: announcements extend it, skipping what the fill brought") {
+  ChannelTail tail({});
+  tail.Fill("c", 10, {ItemAt(12)}, 0, 14, 12, 0);
+  tail.Append("c", {ItemAt(12), ItemAt(16)}, 0, 0);
+  auto result = tail.Read(After(10), 16, 1, 0);
+  REQUIRE(result);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{12, 16});
+}
+
+TEST_CASE("tail: nothing above the applied head is answered") {
+  ChannelTail tail({});
+  tail.Fill("c", 10, {ItemAt(12), ItemAt(30)}, 0, 30, 20, 0);
+  auto result = tail.Read(After(10), 20, 1, 0);
+  REQUIRE(result);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{12});
+  // A cursor beyond what this node knows goes to Redis.
+  CHECK_FALSE(tail.Read(After(25), 20, 1, 0));
+}
+
+TEST_CASE("tail: a fill that ends before the applied head would leave a hole") {
+  ChannelTail tail({});
+  tail.Fill("c", 10, {ItemAt(12)}, 0, 15, 20, 0);
+  CHECK_FALSE(tail.Holds("c"));
+}
+
+TEST_CASE("tail: holding all Redis retains answers since=0, mirroring trims") {
+  ChannelTail tail({});
+  tail.Fill("c", 0, {ItemAt(5), ItemAt(6)}, 4, 10, 10, 0);
+  auto all = tail.Read(After(0), 10, 1, 0);
+  REQUIRE(all);
+  CHECK(Ids(*all) == std::vector<std::uint64_t>{5, 6});
+  tail.Append("c", {ItemAt(11)}, 5, 0);  // Redis trimmed item 5.
+  auto later = tail.Read(After(0), 11, 1, 0);
+  REQUIRE(later);
+  CHECK(Ids(*later) == std::vector<std::uint64_t>{6, 11});
+  auto old = tail.Read(After(3), 11, 1, 0);
+  REQUIRE(old);
+  CHECK(old->truncated);
+  CHECK(Ids(*old) == std::vector<std::uint64_t>{6, 11});
+}
+
+TEST_CASE("tail: a cursor from before the data set's origin goes to Redis") {
+  ChannelTail tail({});
+  tail.Fill("c", 0, {ItemAt(50)}, 0, 60, 60, 0);
+  CHECK_FALSE(tail.Read(After(5), 60, 40, 0));
+}
+
+TEST_CASE("tail: its own count bound sends older cursors to Redis") {
+  TailLimits limits;
+  limits.max_items = 2;
+  ChannelTail tail(limits);
+  tail.Fill("c", 0, {}, 0, 10, 10, 0);
+  tail.Append("c", {ItemAt(11), ItemAt(12), ItemAt(13)}, 0, 0);
+  CHECK_FALSE(tail.Read(After(0), 13, 1, 0));
+  CHECK_FALSE(tail.Read(After(10), 13, 1, 0));
+  auto result = tail.Read(After(11), 13, 1, 0);
+  REQUIRE(result);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{12, 13});
+}
+
+TEST_CASE("tail: expired items go, and cursors before them are truncated") {
+  TailLimits limits;
+  limits.max_age_us = 100;
+  ChannelTail tail(limits);
+  tail.Fill("c", 0, {ItemAt(1000), ItemAt(1050)}, 0, 1100, 1100, 1000);
+  auto result = tail.Read(After(900), 1100, 1, 1120);
+  REQUIRE(result);
+  CHECK(result->truncated);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{1050});
+}
+
+TEST_CASE("tail: the least recently read channel goes past the channel bound") {
+  TailLimits limits;
+  limits.max_channels = 2;
+  ChannelTail tail(limits);
+  tail.Fill("a", 0, {}, 0, 10, 10, 0);
+  tail.Fill("b", 0, {}, 0, 10, 10, 0);
+  REQUIRE(tail.Read(After(0, {"a"}), 10, 1, 0));
+  tail.Fill("c", 0, {}, 0, 10, 10, 0);
+  CHECK(tail.Holds("a"));
+  CHECK_FALSE(tail.Holds("b"));
+  CHECK(tail.Holds("c"));
+}
+
+TEST_CASE("tail: a multi-channel read is answered only when every channel is held") {
+  ChannelTail tail({});
+  tail.Fill("a", 0, {ItemAt(3, "a")}, 0, 10, 10, 0);
+  CHECK_FALSE(tail.Read(After(0, {"a", "b"}), 10, 1, 0));
+  tail.Fill("b", 0, {ItemAt(2, "b"), ItemAt(4, "b")}, 0, 10, 10, 0);
+  auto result = tail.Read(After(0, {"a", "b"}), 10, 1, 0);
+  REQUIRE(result);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{2, 3, 4});
+}
+
+TEST_CASE("merge: nothing past the end of an incomplete slice is answered") {
+  std::vector<ChannelSlice> slices(2);
+  slices[0].items = {ItemAt(1, "a"), ItemAt(5, "a")};
+  slices[0].complete = false;  // Channel a may hold items after 5.
+  slices[1].items = {ItemAt(2, "b"), ItemAt(7, "b")};
+  ReadResult result;
+  MergeSlices(slices, After(0, {"a", "b"}), kMaxId, &result);
+  CHECK(Ids(result) == std::vector<std::uint64_t>{1, 2, 5});
+  CHECK(result.more);
+}
+
+TEST_CASE("merge: bounded by count and bytes, never empty") {
+  std::vector<ChannelSlice> slices(1);
+  slices[0].items = {ItemAt(1), ItemAt(2), ItemAt(3)};
+  ReadRequest request = After(0);
+  request.max_items = 2;
+  ReadResult by_count;
+  MergeSlices(slices, request, kMaxId, &by_count);
+  CHECK(Ids(by_count) == std::vector<std::uint64_t>{1, 2});
+  CHECK(by_count.more);
+  request.max_items = 10;
+  request.max_bytes = 1;
+  ReadResult by_bytes;
+  MergeSlices(slices, request, kMaxId, &by_bytes);
+  CHECK(Ids(by_bytes) == std::vector<std::uint64_t>{1});
+  CHECK(by_bytes.more);
+}
+
+}  // namespace
+}  // namespace livefeed
