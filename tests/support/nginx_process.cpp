@@ -78,21 +78,6 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-// A port nothing listens on right now. nginx cannot report a port it picked itself, so the
-// port is found here and handed over; the start is retried if another process took it.
-int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("no free port");
-  return ntohs(addr.sin_port);
-}
-
 NginxProcess::NginxProcess(const std::vector<int>& upstream_ports) {
   char pattern[] = "/tmp/livefeed-nginx-XXXXXX";
   if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");

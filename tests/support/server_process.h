@@ -12,9 +12,16 @@
 
 namespace livefeed::testing {
 
-// Polls `predicate` until it holds or `timeout` passes; returns whether it held.
+// Polls `predicate` every `interval` until it holds or `timeout` passes; returns whether it
+// held. A predicate that asks another process over HTTP wants a longer interval.
 bool WaitUntil(const std::function<bool()>& predicate,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+               std::chrono::milliseconds timeout = std::chrono::seconds(10),
+               std::chrono::milliseconds interval = std::chrono::milliseconds(5));
+
+// A loopback port nothing listens on right now (bound, read, released), for programs that
+// cannot report a port they picked themselves (nginx, Prometheus). A start that finds it
+// taken after all should retry with another.
+int FreeLoopbackPort();
 
 class ServerProcess {
  public:
