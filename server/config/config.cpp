@@ -41,7 +41,8 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("header-timeout", po::value(&o.header_timeout)->default_value(o.header_timeout)->value_name("SECONDS"), "a request's line and headers must arrive within this")
     ("idempotency-window", po::value(&o.idempotency_window)->default_value(o.idempotency_window)->value_name("SECONDS"), "how long a publish's Idempotency-Key is remembered")
     ("store", po::value(&o.store)->default_value(o.store), "where items are kept: memory")
-    ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error");
+    ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error")
+    ("log-format", po::value(&o.log_format)->default_value(o.log_format), "text, or json (one JSON object per line)");
   // clang-format on
   return desc;
 }
@@ -87,6 +88,7 @@ std::string Check(const Options& o) {
   if (!o.subscribe_token.empty() && !o.subscribe_token_file.empty())
     return "give --subscribe-token or --subscribe-token-file, not both";
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
+  if (!ParseLogFormat(o.log_format)) return "--log-format must be text or json";
   return {};
 }
 
