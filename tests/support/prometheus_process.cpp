@@ -63,8 +63,10 @@ bool Exited(pid_t pid) {
 }  // namespace
 
 PrometheusProcess::PrometheusProcess(const Options& options) {
-  char pattern[] = "/tmp/livefeed-prometheus-XXXXXX";
-  if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+  // In $TMPDIR (or /tmp): the data directory is small and gone when the test ends.
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "livefeed-prometheus-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
   WriteConfig(dir_ + "/prometheus.yml", options);
   const char* binary = std::getenv("LIVEFEED_PROMETHEUS_BINARY");
