@@ -83,6 +83,7 @@ int Run(int argc, char** argv) {
   }
   const Options& o = loaded.options;
   SetLogLevel(*ParseLogLevel(o.log_level));
+  SetLogFormat(*ParseLogFormat(o.log_format));
 
   std::string web_root = o.web_root;
   if (!web_root.empty() && ::access(web_root.c_str(), R_OK | X_OK) != 0) {

@@ -55,7 +55,8 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("max-batch", po::value(&o.max_batch)->default_value(o.max_batch)->value_name("ITEMS"), "items in one batch publish (a JSON array)")
     ("event-loops", po::value(&o.event_loops)->default_value(o.event_loops)->value_name("N"), "threads serving connections, each an event loop")
     ("store", po::value(&o.store)->default_value(o.store), "where items are kept: memory")
-    ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error");
+    ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error")
+    ("log-format", po::value(&o.log_format)->default_value(o.log_format), "text, or json (one JSON object per line)");
   // clang-format on
   return desc;
 }
@@ -106,6 +107,7 @@ std::string Check(const Options& o) {
            "'";
   }
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
+  if (!ParseLogFormat(o.log_format)) return "--log-format must be text or json";
   return {};
 }
 

@@ -21,6 +21,7 @@ struct Options {
   int ping_interval = 15;        // Seconds between SSE keep-alive comments.
   std::string web_root;          // Static files at "/"; empty: not served.
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" or "json" lines on stderr.
   std::string trust_proxy;    // Comma-separated peer addresses whose X-Real-IP is believed.
   std::string publish_token;  // Empty: anyone who reaches the server may publish.
   std::string publish_token_file;

@@ -103,18 +103,4 @@ Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool 
   return reply;
 }
 
-std::string RedactToken(const std::string& target) {
-  std::string out = target;
-  std::size_t pos = out.find('?');
-  while (pos != std::string::npos) {
-    if (out.compare(pos + 1, 6, "token=") == 0) {
-      const std::size_t start = pos + 7;
-      const std::size_t end = std::min(out.find('&', start), out.size());
-      out.replace(start, end - start, "***");
-    }
-    pos = out.find('&', pos + 1);
-  }
-  return out;
-}
-
 }  // namespace livefeed

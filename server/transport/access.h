@@ -42,7 +42,4 @@ struct CorsPolicy {
 // The answer to a CORS preflight (OPTIONS) for a feed path, as headers and status.
 Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool publishing);
 
-// `target` with the value of any `token` query parameter replaced by "***", for logs.
-std::string RedactToken(const std::string& target);
-
 }  // namespace livefeed

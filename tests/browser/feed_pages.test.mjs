@@ -12,6 +12,7 @@ import {
   openPage,
   publish,
   screenshot,
+  serverAndContext,
   shownItems,
   startServer,
   waitForItemText,
@@ -24,16 +25,7 @@ const TEST_TIMEOUT = 120000;
 
 const browser = useBrowser();
 
-// A server and a browser context that are torn down when the test ends, pages first.
-async function setup(t) {
-  const server = await startServer();
-  const context = await browser().newContext();
-  t.after(async () => {
-    await context.close();
-    await server.stop();
-  });
-  return { server, context };
-}
+const setup = (t) => serverAndContext(t, browser());
 
 function assertNoPageErrors(...pages) {
   for (const page of pages) assert.deepEqual(page.uncaughtErrors.map(String), [], `uncaught errors on ${page.url()}`);

@@ -96,6 +96,17 @@ export function useBrowser() {
   return () => browser;
 }
 
+// A server and a context of `browser` that are torn down when test `t` ends, pages first.
+export async function serverAndContext(t, browser) {
+  const server = await startServer();
+  const context = await browser.newContext();
+  t.after(async () => {
+    await context.close();
+    await server.stop();
+  });
+  return { server, context };
+}
+
 export async function launchBrowser() {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/setup-browser`);
   return chromium.launch({

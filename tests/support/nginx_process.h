@@ -9,6 +9,7 @@
 
 #include "support/free_port.h"
 #include "support/http_client.h"
+#include "support/server_process.h"
 
 namespace livefeed::testing {
 

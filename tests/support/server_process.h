@@ -10,11 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "support/free_port.h"
+
 namespace livefeed::testing {
 
-// Polls `predicate` until it holds or `timeout` passes; returns whether it held.
+// Polls `predicate` every `interval` until it holds or `timeout` passes; returns whether it
+// held. A predicate that asks another process over HTTP wants a longer interval.
 bool WaitUntil(const std::function<bool()>& predicate,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+               std::chrono::milliseconds timeout = std::chrono::seconds(10),
+               std::chrono::milliseconds interval = std::chrono::milliseconds(5));
 
 class ServerProcess {
  public:

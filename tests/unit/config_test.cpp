@@ -68,6 +68,7 @@ TEST_CASE("no arguments run with the defaults") {
   CHECK(result.options.sse_retry == defaults.sse_retry);
   CHECK(result.options.ping_interval == defaults.ping_interval);
   CHECK(result.options.log_level == defaults.log_level);
+  CHECK(result.options.log_format == "text");
   CHECK(result.options.store == defaults.store);
   CHECK(result.options.trust_proxy.empty());
   CHECK(result.options.config_file.empty());
@@ -80,13 +81,14 @@ TEST_CASE("the web root defaults to the one main passes in") {
 
 TEST_CASE("command line options set their values") {
   LoadResult result = Load({"--port", "9000", "--bind=0.0.0.0", "--backlog", "50", "--poll-timeout",
-                            "30", "--log-level", "debug"});
+                            "30", "--log-level", "debug", "--log-format", "json"});
   REQUIRE(result.outcome == Outcome::kRun);
   CHECK(result.options.port == 9000);
   CHECK(result.options.bind == "0.0.0.0");
   CHECK(result.options.backlog == 50);
   CHECK(result.options.poll_timeout == 30);
   CHECK(result.options.log_level == "debug");
+  CHECK(result.options.log_format == "json");
 }
 
 TEST_CASE("a LIVEFEED_ environment variable sets its option") {
@@ -158,7 +160,7 @@ TEST_CASE("--help exits successfully and describes every option") {
          {"--help", "--config", "--bind", "--port", "--backlog", "--backlog-max-age",
           "--poll-timeout", "--max-body", "--max-connections", "--max-items",
           "--keep-alive-timeout", "--sse-retry", "--ping-interval", "--web-root", "--trust-proxy",
-          "--store", "--log-level", "LIVEFEED_"}) {
+          "--store", "--log-level", "--log-format", "LIVEFEED_"}) {
       CAPTURE(option);
       CHECK(Contains(result.message, option));
     }
@@ -214,6 +216,7 @@ TEST_CASE("out-of-range values of each option are usage errors") {
       {"--ping-interval", "0"},
       {"--store", "redis"},
       {"--log-level", "loud"},
+      {"--log-format", "xml"},
   };
   for (const auto& [option, value] : cases) {
     CAPTURE(option);
