@@ -49,10 +49,12 @@ std::optional<std::string> FindCookie(std::string_view header, std::string_view 
   return std::nullopt;
 }
 
-std::string FindToken(const Credentials& credentials, std::string_view cookie_name) {
+std::string FindToken(const Credentials& credentials, std::string_view cookie_name,
+                      AuthAction action) {
   if (std::string_view bearer = BearerToken(credentials.authorization); !bearer.empty()) {
     return std::string(bearer);
   }
+  if (action == AuthAction::kPublish) return {};
   if (!cookie_name.empty()) {
     std::optional<std::string> cookie = FindCookie(credentials.cookie, cookie_name);
     if (cookie && !cookie->empty()) return *cookie;
