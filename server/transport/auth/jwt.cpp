@@ -13,7 +13,8 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::system_clock;
 
-// Past this (year 2223) an exp is as good as never; a time_point holds no much later one.
+// Past this (the year 2223) an exp is as good as never, and a time_point cannot hold a much
+// later one.
 constexpr double kLatestNumericDate = 8e9;
 
 // A refusal, or nothing when the step passed.
