@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -45,6 +47,14 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("subscribe-token", po::value(&o.subscribe_token)->value_name("TOKEN"), "require a token to subscribe (Bearer header or ?token=)")
     ("subscribe-token-file", po::value(&o.subscribe_token_file)->value_name("FILE"), "read the subscribe token from FILE")
     ("cors-origin", po::value(&o.cors_origin)->value_name("ORIGINS"), "comma-separated origins allowed to call from a browser; * allows any origin to subscribe (never to publish)")
+    ("jwt-secret", po::value(&o.jwt_secret)->value_name("SECRET"), "accept signed channel tokens (JWT) signed with HS256 and this secret (32 bytes or more)")
+    ("jwt-secret-file", po::value(&o.jwt_secret_file)->value_name("FILE"), "read the HS256 secret from FILE")
+    ("jwt-public-key-file", po::value(&o.jwt_public_key_file)->value_name("FILE"), "accept signed channel tokens checked with this PEM public key: RS256 (RSA) or ES256 (EC P-256)")
+    ("jwt-audience", po::value(&o.jwt_audience)->value_name("AUD"), "tokens must name AUD in their aud claim")
+    ("jwt-cookie", po::value(&o.jwt_cookie)->value_name("NAME"), "also take the token from the cookie NAME (besides Authorization: Bearer and ?token=)")
+    ("auth-url", po::value(&o.auth_url)->value_name("URL"), "ask the application at http://host:port/path whether each subscribe and publish is allowed")
+    ("auth-timeout", po::value(&o.auth_timeout)->default_value(o.auth_timeout)->value_name("SECONDS"), "how long the application may take to answer; then 503 + Retry-After")
+    ("auth-cache", po::value(&o.auth_cache)->default_value(o.auth_cache)->value_name("SECONDS"), "how long the application's answer for the same credentials, action and channels is reused (0: never)")
     ("max-channels", po::value(&o.max_channels)->default_value(o.max_channels), "channels holding items at once; publishing to a new one beyond: 507")
     ("header-timeout", po::value(&o.header_timeout)->default_value(o.header_timeout)->value_name("SECONDS"), "a request's line and headers must arrive within this")
     ("idempotency-window", po::value(&o.idempotency_window)->default_value(o.idempotency_window)->value_name("SECONDS"), "how long a publish's Idempotency-Key is remembered")
@@ -81,6 +91,94 @@ std::vector<std::string> EnvironmentArguments(const char* const* environment,
   return args;
 }
 
+constexpr std::size_t kMaxSecretFileBytes = 65536;
+
+bool IsHostChar(char c, bool bracketed) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+         (bracketed && c == ':');
+}
+
+// RFC 6265 cookie-name: an HTTP token (RFC 9110 5.6.2).
+bool IsCookieName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+// Splits --auth-url http://host[:port][/path] into auth_host, auth_port and auth_path.
+// Returns what is wrong with it, if anything.
+std::string ParseAuthUrl(Options& o) {
+  if (o.auth_url.empty()) return {};
+  const std::string usage = "--auth-url must be http://host[:port]/path, not '" + o.auth_url + "'";
+  std::string_view rest = o.auth_url;
+  if (rest.starts_with("https://"))
+    return "--auth-url: https is not supported; reach the application over a private network";
+  if (!rest.starts_with("http://")) return usage;
+  rest.remove_prefix(7);
+  const std::size_t slash = std::min(rest.find('/'), rest.size());
+  const std::string_view authority = rest.substr(0, slash);
+  const std::string_view path = rest.substr(slash);
+  std::string_view host = authority;
+  std::string_view port;  // Empty, or ":" and the digits.
+  const bool bracketed = authority.starts_with('[');
+  if (bracketed) {  // An IPv6 address: [::1]:9000.
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return usage;
+    host = authority.substr(1, close - 1);
+    port = authority.substr(close + 1);
+    if (!port.empty() && !port.starts_with(':')) return usage;
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon);
+  }
+  if (host.empty() ||
+      !std::all_of(host.begin(), host.end(), [&](char c) { return IsHostChar(c, bracketed); }))
+    return usage;
+  int port_number = 80;
+  if (!port.empty()) {
+    port.remove_prefix(1);
+    const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+    if (error != std::errc() || end != port.data() + port.size() || port_number < 1 ||
+        port_number > 65535)
+      return usage;
+  }
+  // Spaces, control characters and fragments have no place in a request target.
+  if (!std::all_of(path.begin(), path.end(), [](char c) { return c > ' ' && c < 127 && c != '#'; }))
+    return usage;
+  o.auth_host = std::string(host);
+  o.auth_port = port_number;
+  o.auth_path = path.empty() ? "/" : std::string(path);
+  return {};
+}
+
+// The signed tokens' and the hook's options, and how they combine with the shared tokens.
+std::string CheckAuthorization(const Options& o) {
+  const bool jwt = !o.jwt_secret.empty() || !o.jwt_public_key.empty();
+  const bool shared = !o.publish_token.empty() || !o.subscribe_token.empty();
+  if (!o.jwt_secret.empty() && !o.jwt_public_key.empty())
+    return "give a JWT secret or --jwt-public-key-file, not both";
+  // RFC 7518 3.2: an HS256 key must be at least as long as the hash, 256 bits.
+  if (!o.jwt_secret.empty() && o.jwt_secret.size() < 32)
+    return "--jwt-secret must be at least 32 bytes (RFC 7518 asks 256 bits for HS256)";
+  if (!jwt && (!o.jwt_audience.empty() || !o.jwt_cookie.empty()))
+    return "--jwt-audience and --jwt-cookie need --jwt-secret, --jwt-secret-file or "
+           "--jwt-public-key-file";
+  if (!o.jwt_cookie.empty() && !IsCookieName(o.jwt_cookie))
+    return "--jwt-cookie must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)";
+  // One way to decide who may do what at a time: with two, a Bearer header would mean two
+  // different things.
+  if (jwt && shared)
+    return "signed tokens (--jwt-*) replace --publish-token and --subscribe-token: give one or "
+           "the other";
+  if (!o.auth_url.empty() && (jwt || shared))
+    return "--auth-url replaces --jwt-* and the shared tokens: give one or the other";
+  if (o.auth_timeout < 1 || o.auth_timeout > 60) return "--auth-timeout must be 1..60 seconds";
+  if (o.auth_cache < 0 || o.auth_cache > 3600) return "--auth-cache must be 0..3600 seconds";
+  return {};
+}
+
 std::string Check(const Options& o) {
   if (o.port < 0 || o.port > 65535) return "--port must be 0..65535";
   if (o.backlog < 1 || o.backlog > 10'000'000) return "--backlog must be 1..10000000";
@@ -108,6 +206,34 @@ std::string Check(const Options& o) {
   }
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
   if (!ParseLogFormat(o.log_format)) return "--log-format must be text or json";
+  return CheckAuthorization(o);
+}
+
+// Reads each *-file option into the value it stands for. Returns what went wrong, if anything.
+std::string ReadSecretFiles(Options& o) {
+  const struct {
+    const std::string& file;
+    std::string& value;
+    const char* option;  // The option that gives the value itself, if there is one.
+    const char* what;
+  } files[] = {{o.publish_token_file, o.publish_token, "--publish-token", "a token"},
+               {o.subscribe_token_file, o.subscribe_token, "--subscribe-token", "a token"},
+               {o.jwt_secret_file, o.jwt_secret, "--jwt-secret", "a secret"},
+               {o.jwt_public_key_file, o.jwt_public_key, nullptr, "a public key"}};
+  for (const auto& [file, value, option, what] : files) {
+    if (file.empty()) continue;
+    if (option && !value.empty())
+      return "give " + std::string(option) + " or " + option + "-file, not both";
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    value = text.str();
+    // Editors and `echo` end files with a newline that is no part of the value.
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.pop_back();
+    if (!in || value.empty() || value.size() > kMaxSecretFileBytes)
+      return "cannot read " + std::string(what) + " from '" + file + "'";
+  }
   return {};
 }
 
@@ -140,27 +266,11 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
   } catch (const po::error& e) {
     return {LoadResult::Outcome::kExitUsage, result.options, e.what()};
   }
-  // Checked before the files are read into the tokens: a file alone is fine.
-  if (!result.options.publish_token.empty() && !result.options.publish_token_file.empty())
-    return {LoadResult::Outcome::kExitUsage, result.options,
-            "give --publish-token or --publish-token-file, not both"};
-  if (!result.options.subscribe_token.empty() && !result.options.subscribe_token_file.empty())
-    return {LoadResult::Outcome::kExitUsage, result.options,
-            "give --subscribe-token or --subscribe-token-file, not both"};
-  for (auto [file, token] :
-       {std::pair{&result.options.publish_token_file, &result.options.publish_token},
-        std::pair{&result.options.subscribe_token_file, &result.options.subscribe_token}}) {
-    if (file->empty()) continue;
-    std::ifstream in(*file);
-    std::stringstream text;
-    text << in.rdbuf();
-    *token = text.str();
-    // Editors and `echo` end files with a newline that is no part of the token.
-    while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back())))
-      token->pop_back();
-    if (!in || token->empty())
-      return {LoadResult::Outcome::kExitUsage, result.options,
-              "cannot read a token from '" + *file + "'"};
+  if (std::string problem = ReadSecretFiles(result.options); !problem.empty()) {
+    return {LoadResult::Outcome::kExitUsage, result.options, problem};
+  }
+  if (std::string problem = ParseAuthUrl(result.options); !problem.empty()) {
+    return {LoadResult::Outcome::kExitUsage, result.options, problem};
   }
   if (std::string problem = Check(result.options); !problem.empty()) {
     return {LoadResult::Outcome::kExitUsage, result.options, problem};

@@ -27,7 +27,21 @@ struct Options {
   std::string publish_token_file;
   std::string subscribe_token;  // Empty: anyone may subscribe.
   std::string subscribe_token_file;
-  std::string cors_origin;           // Comma-separated origins; "*" for subscribing only.
+  std::string cors_origin;  // Comma-separated origins; "*" for subscribing only.
+  // Signed channel tokens (JWT): one key, HS256 (a secret) or RS256/ES256 (a public key).
+  std::string jwt_secret;  // Also filled from jwt_secret_file.
+  std::string jwt_secret_file;
+  std::string jwt_public_key_file;
+  std::string jwt_public_key;  // The PEM text of jwt_public_key_file, read by LoadOptions.
+  std::string jwt_audience;    // Empty: `aud` is not checked.
+  std::string jwt_cookie;      // Cookie that may carry the token; empty: none.
+  // The authorization hook: POST to the application on subscribe and publish.
+  std::string auth_url;   // http://host[:port]/path; empty: no hook.
+  std::string auth_host;  // The parts of auth_url, filled by LoadOptions.
+  int auth_port = 80;
+  std::string auth_path;
+  int auth_timeout = 2;              // Seconds for the whole call; then 503.
+  int auth_cache = 30;               // Seconds an answer is reused; 0: never.
   std::size_t max_channels = 10000;  // Channels holding items at once.
   int header_timeout = 10;           // Seconds for a request's line and headers to arrive.
   int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,11 @@ TEST_CASE("no arguments run with the defaults") {
   CHECK(result.options.store == defaults.store);
   CHECK(result.options.trust_proxy.empty());
   CHECK(result.options.config_file.empty());
+  CHECK(result.options.jwt_secret.empty());
+  CHECK(result.options.jwt_public_key.empty());
+  CHECK(result.options.auth_url.empty());
+  CHECK(result.options.auth_timeout == 2);
+  CHECK(result.options.auth_cache == 30);
 }
 
 TEST_CASE("the web root defaults to the one main passes in") {
@@ -156,11 +162,33 @@ TEST_CASE("--help exits successfully and describes every option") {
     CAPTURE(flag);
     LoadResult result = Load({flag});
     CHECK(result.outcome == Outcome::kExitOk);
-    for (const char* option :
-         {"--help", "--config", "--bind", "--port", "--backlog", "--backlog-max-age",
-          "--poll-timeout", "--max-body", "--max-connections", "--max-items",
-          "--keep-alive-timeout", "--sse-retry", "--ping-interval", "--web-root", "--trust-proxy",
-          "--store", "--log-level", "--log-format", "LIVEFEED_"}) {
+    for (const char* option : {"--help",
+                               "--config",
+                               "--bind",
+                               "--port",
+                               "--backlog",
+                               "--backlog-max-age",
+                               "--poll-timeout",
+                               "--max-body",
+                               "--max-connections",
+                               "--max-items",
+                               "--keep-alive-timeout",
+                               "--sse-retry",
+                               "--ping-interval",
+                               "--web-root",
+                               "--trust-proxy",
+                               "--store",
+                               "--log-level",
+                               "--log-format",
+                               "--jwt-secret",
+                               "--jwt-secret-file",
+                               "--jwt-public-key-file",
+                               "--jwt-audience",
+                               "--jwt-cookie",
+                               "--auth-url",
+                               "--auth-timeout",
+                               "--auth-cache",
+                               "LIVEFEED_"}) {
       CAPTURE(option);
       CHECK(Contains(result.message, option));
     }
@@ -217,6 +245,10 @@ TEST_CASE("out-of-range values of each option are usage errors") {
       {"--store", "redis"},
       {"--log-level", "loud"},
       {"--log-format", "xml"},
+      {"--auth-timeout", "0"},
+      {"--auth-timeout", "61"},
+      {"--auth-cache", "-1"},
+      {"--auth-cache", "3601"},
   };
   for (const auto& [option, value] : cases) {
     CAPTURE(option);
@@ -248,6 +280,134 @@ TEST_CASE("environment variables that are not options are ignored") {
                                 "HOME=/root", "LIVEFEED_NOEQUALS"});
   CHECK(result.outcome == Outcome::kRun);
   CHECK(result.options.port == 8001);
+}
+
+TEST_CASE("a token file is read, without its final newline") {
+  TempConfigFile publish("publisher-token\n");
+  TempConfigFile subscribe("subscriber-token");
+  LoadResult result =
+      Load({"--publish-token-file", publish.path(), "--subscribe-token-file", subscribe.path()});
+  REQUIRE_MESSAGE(result.outcome == Outcome::kRun, result.message);
+  CHECK(result.options.publish_token == "publisher-token");
+  CHECK(result.options.subscribe_token == "subscriber-token");
+}
+
+TEST_CASE("a token and its file together are a usage error") {
+  TempConfigFile file("publisher-token\n");
+  LoadResult result = Load({"--publish-token", "x", "--publish-token-file", file.path()});
+  CHECK(result.outcome == Outcome::kExitUsage);
+  CHECK(Contains(result.message, "--publish-token or --publish-token-file"));
+}
+
+// A made-up secret for these tests only.
+constexpr char kSecret[] = "test-only-secret-0123456789abcdef";
+
+TEST_CASE("the JWT secret comes from the option or from a file") {
+  LoadResult direct =
+      Load({"--jwt-secret", kSecret, "--jwt-audience", "feed", "--jwt-cookie", "lf_token"});
+  REQUIRE_MESSAGE(direct.outcome == Outcome::kRun, direct.message);
+  CHECK(direct.options.jwt_secret == kSecret);
+  CHECK(direct.options.jwt_audience == "feed");
+  CHECK(direct.options.jwt_cookie == "lf_token");
+  TempConfigFile file(std::string(kSecret) + "\n");
+  LoadResult from_file = Load({}, {"LIVEFEED_JWT_SECRET_FILE=" + file.path()});
+  REQUIRE_MESSAGE(from_file.outcome == Outcome::kRun, from_file.message);
+  CHECK(from_file.options.jwt_secret == kSecret);
+}
+
+TEST_CASE("the JWT public key file is read whole") {
+  const std::string pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
+  TempConfigFile file(pem + "\n");
+  LoadResult result = Load({"--jwt-public-key-file", file.path()});
+  REQUIRE_MESSAGE(result.outcome == Outcome::kRun, result.message);
+  CHECK(result.options.jwt_public_key == pem);
+}
+
+TEST_CASE("an unreadable or empty secret or key file is a usage error naming it") {
+  TempConfigFile empty("\n");
+  for (const char* option : {"--jwt-secret-file", "--jwt-public-key-file"}) {
+    for (const std::string& path : {std::string("/nonexistent/key.pem"), empty.path()}) {
+      CAPTURE(option);
+      CAPTURE(path);
+      LoadResult result = Load({option, path});
+      CHECK(result.outcome == Outcome::kExitUsage);
+      CHECK(Contains(result.message, "cannot read a"));
+      CHECK(Contains(result.message, path));
+    }
+  }
+}
+
+TEST_CASE("JWT options that contradict each other or lack a key are usage errors") {
+  TempConfigFile secret(kSecret);
+  TempConfigFile key("-----BEGIN PUBLIC KEY-----\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--jwt-secret", kSecret, "--jwt-secret-file", secret.path()},
+       "--jwt-secret or --jwt-secret-file"},
+      {{"--jwt-secret", kSecret, "--jwt-public-key-file", key.path()}, "not both"},
+      {{"--jwt-secret", "short"}, "at least 32 bytes"},
+      {{"--jwt-audience", "feed"}, "need --jwt-secret"},
+      {{"--jwt-cookie", "lf"}, "need --jwt-secret"},
+      {{"--jwt-secret", kSecret, "--jwt-cookie", "a b"}, "--jwt-cookie must be a cookie name"},
+      {{"--jwt-secret", kSecret, "--jwt-cookie", "a=b"}, "--jwt-cookie must be a cookie name"},
+      {{"--jwt-secret", kSecret, "--publish-token", "x"}, "replace --publish-token"},
+      {{"--jwt-public-key-file", key.path(), "--subscribe-token", "x"}, "replace --publish-token"},
+  };
+  for (const auto& [args, message] : cases) {
+    CAPTURE(args[0] + " " + args[1]);
+    LoadResult result = Load(args);
+    CHECK(result.outcome == Outcome::kExitUsage);
+    CHECK(Contains(result.message, message));
+  }
+}
+
+TEST_CASE("--auth-url is split into host, port and path") {
+  const std::vector<std::tuple<std::string, std::string, int, std::string>> cases = {
+      {"http://127.0.0.1:9000/authorize", "127.0.0.1", 9000, "/authorize"},
+      {"http://localhost/auth?app=feed", "localhost", 80, "/auth?app=feed"},
+      {"http://app.internal:8080", "app.internal", 8080, "/"},
+      {"http://[::1]:9000/a/b", "::1", 9000, "/a/b"},
+      {"http://[::1]/", "::1", 80, "/"},
+  };
+  for (const auto& [url, host, port, path] : cases) {
+    CAPTURE(url);
+    LoadResult result = Load({"--auth-url", url, "--auth-timeout", "5", "--auth-cache", "0"});
+    REQUIRE_MESSAGE(result.outcome == Outcome::kRun, result.message);
+    CHECK(result.options.auth_host == host);
+    CHECK(result.options.auth_port == port);
+    CHECK(result.options.auth_path == path);
+    CHECK(result.options.auth_timeout == 5);
+    CHECK(result.options.auth_cache == 0);
+  }
+}
+
+TEST_CASE("a malformed --auth-url is a usage error quoting it") {
+  for (const char* url :
+       {"127.0.0.1:9000/authorize", "ftp://host/x", "http://", "http://:9000/x", "http://host:/x",
+        "http://host:0/x", "http://host:65536/x", "http://host:9k/x", "http://host:-1/x",
+        "http://user@host/x", "http://host/a b", "http://host/x#top", "http://[::1/x",
+        "http://[::1]x/", "http://ho_st/x", "HTTP://host/x"}) {
+    CAPTURE(url);
+    LoadResult result = Load({"--auth-url", url});
+    CHECK(result.outcome == Outcome::kExitUsage);
+    CHECK(Contains(result.message,
+                   std::string("--auth-url must be http://host[:port]/path, not '") + url + "'"));
+  }
+  LoadResult https = Load({"--auth-url", "https://app.example/authorize"});
+  CHECK(https.outcome == Outcome::kExitUsage);
+  CHECK(Contains(https.message, "https is not supported"));
+}
+
+TEST_CASE("the hook and the other ways of deciding access are exclusive") {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--jwt-secret", kSecret},
+        std::vector<std::string>{"--publish-token", "x"},
+        std::vector<std::string>{"--subscribe-token", "x"}}) {
+    std::vector<std::string> all = args;
+    all.insert(all.end(), {"--auth-url", "http://127.0.0.1:9000/authorize"});
+    LoadResult result = Load(all);
+    CHECK(result.outcome == Outcome::kExitUsage);
+    CHECK(Contains(result.message, "--auth-url replaces"));
+  }
 }
 
 TEST_CASE("a null environment is allowed") {
