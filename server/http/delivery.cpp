@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "transport/auth/auth_decision.h"
+
 namespace livefeed {
 namespace {
 
@@ -226,6 +228,8 @@ void Delivery::OnTimer(Connection& connection) {
       ++stalled_;
       host_.Close(connection);
       return;
+    case SseSession::Check::kExpired:
+      return EndExpired(connection, subscriber.chunked);
     case SseSession::Check::kPing:
       host_.Send(connection, subscriber.chunked ? PingChunk() : Ping());
       break;
@@ -233,6 +237,17 @@ void Delivery::OnTimer(Connection& connection) {
       break;
   }
   if (subscribers_.count(connection.id)) host_.Arm(connection, next);
+}
+
+void Delivery::EndExpired(Connection& connection, bool chunked) {
+  // The last event says why (no id: the client's Last-Event-ID stays at its last item),
+  // then the body ends; the client comes back with a fresh token and resumes from there.
+  std::string last;
+  AppendUnauthorizedEvent(last, "token expired");
+  if (chunked) last = Chunk(last) + *LastChunk();
+  ++expired_;
+  Forget(connection.id);
+  host_.End(connection, std::make_shared<const std::string>(std::move(last)));
 }
 
 void Delivery::Shutdown() {

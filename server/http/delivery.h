@@ -12,7 +12,8 @@
 //   4. A read the store cannot answer at once (a shared store, a cold cursor) completes
 //      later, posted back to this loop; the subscribers it was for get it then.
 //   5. A poll's deadline answers it with what there is; a stream's periodic check pings
-//      a quiet stream and ends one whose client has taken nothing for the write timeout.
+//      a quiet stream, ends one whose client has taken nothing for the write timeout, and
+//      ends one whose token expired with a last `event: unauthorized`.
 // Not thread-safe: owned by one event loop.
 #pragma once
 
@@ -80,8 +81,10 @@ class Delivery {
   bool busy() const { return !woken_.empty(); }
   std::size_t streams() const { return subscribers_.size() - polls_; }
 
-  // Counted for the metrics: streams closed for not reading.
+  // Counted for the metrics: streams closed for not reading, streams ended at their
+  // token's expiry.
   std::uint64_t stalled_streams() const { return stalled_; }
+  std::uint64_t expired_streams() const { return expired_; }
 
  private:
   struct Subscriber {
@@ -108,6 +111,7 @@ class Delivery {
   void DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
                        const Bytes& events, const Bytes& framed);
   void Forget(std::uint64_t id);
+  void EndExpired(Connection& connection, bool chunked);
 
   Host& host_;
   Store& store_;
@@ -116,6 +120,7 @@ class Delivery {
   std::vector<std::uint64_t> woken_;
   std::size_t polls_ = 0;
   std::uint64_t stalled_ = 0;
+  std::uint64_t expired_ = 0;
   bool stopping_ = false;
 };
 

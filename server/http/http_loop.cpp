@@ -419,6 +419,9 @@ void HttpLoop::Unsubscribe(Connection& connection) {
 void HttpLoop::End(Connection& connection, const Bytes& last) {
   Unsubscribe(connection);
   connection.close_after = true;
+  // A client that takes nothing more is not waited for beyond the write timeout (armed
+  // first: the send may close the connection, which cancels it).
+  Arm(connection, loop_.now() + context_.options.write_timeout);
   Send(connection, last);
 }
 

@@ -6,6 +6,7 @@
 // Not thread-safe: owned by one event loop.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -35,6 +36,9 @@ class LongPollSession {
 
   const std::vector<std::string>& channels() const { return channels_; }
   Clock::time_point deadline() const { return deadline_; }
+  // Answers no later than `at` (its token's expiry): a held poll must not outlast the
+  // right to read, and the client's next poll is refused if the token has not been renewed.
+  void EndBy(Clock::time_point at) { deadline_ = std::min(deadline_, at); }
 
   // A poll without `since` waits for what is published after it arrived: the HTTP layer
   // calls StartAt with the store's head once the poll is registered for its channels.

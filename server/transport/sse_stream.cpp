@@ -1,5 +1,7 @@
 #include "transport/sse_stream.h"
 
+#include <algorithm>
+
 #include "transport/long_poll.h"
 #include "transport/sse_format.h"
 #include "transport/subscription.h"
@@ -81,6 +83,20 @@ void SseSession::Advance(const ReadResult& result) {
 SseSession::Check SseSession::OnTimer(Clock::time_point now, bool unsent,
                                       Clock::time_point last_progress,
                                       Clock::time_point& next) const {
+  if (expires_ && now >= *expires_) {
+    // Its token no longer lets it read. A client still behind gets what it was sent
+    // before, then the event that says why the stream ends.
+    next = now;
+    return Check::kExpired;
+  }
+  const Check check = CheckProgress(now, unsent, last_progress, next);
+  if (expires_) next = std::min(next, *expires_);
+  return check;
+}
+
+SseSession::Check SseSession::CheckProgress(Clock::time_point now, bool unsent,
+                                            Clock::time_point last_progress,
+                                            Clock::time_point& next) const {
   if (unsent) {
     // The client is not taking what was sent: it has until the write timeout.
     const Clock::time_point give_up = last_progress + options_.write_timeout;

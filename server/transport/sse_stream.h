@@ -11,7 +11,8 @@
 //      (Advance); a batch that did not hold everything asks for another read at once.
 //      Items evicted before the cursor are announced first with `event: truncated`.
 //   4. The periodic check (OnTimer): a ping comment after a quiet `ping_interval`; the
-//      stream is closed only when its client has taken nothing for `write_timeout`.
+//      stream is closed only when its client has taken nothing for `write_timeout`; a
+//      stream opened with a signed token ends when the token does (ExpireAt).
 // Not thread-safe: owned by one event loop.
 #pragma once
 
@@ -52,6 +53,9 @@ class SseSession {
   // "retry: <ms>" and a comment: the first bytes of every stream.
   std::string Opening() const;
 
+  // The stream may last until `at` (its token's expiry), then it is told so and ends.
+  void ExpireAt(Clock::time_point at) { expires_ = at; }
+
   void Wake() { pending_ = true; }
   bool wants_read() const { return pending_; }
   // The read to make now; the session stops wanting one until woken or Advance()d.
@@ -63,20 +67,24 @@ class SseSession {
   // Moves past a read that was sent; a read that could not hold everything asks for more.
   void Advance(const ReadResult& result);
 
-  enum class Check { kNothing, kPing, kStalled };
+  enum class Check { kNothing, kPing, kStalled, kExpired };
   // At `now`, with bytes still unsent (or not) and the last time the client took any:
-  // what to do, and (in `next`) when to check again.
+  // what to do, and (in `next`) when to check again (never later than the expiry).
   Check OnTimer(Clock::time_point now, bool unsent, Clock::time_point last_progress,
                 Clock::time_point& next) const;
 
  private:
   SseSession() = default;
+  // OnTimer's ping and stall checks, without the expiry.
+  Check CheckProgress(Clock::time_point now, bool unsent, Clock::time_point last_progress,
+                      Clock::time_point& next) const;
 
   std::vector<std::string> channels_;
   std::uint64_t since_ = 0;
   bool from_now_ = false;
   bool typed_ = true;
   bool pending_ = true;  // A new stream reads what is already after its cursor.
+  std::optional<Clock::time_point> expires_;
   SseOptions options_;
 };
 

@@ -110,9 +110,11 @@ struct DeliveryFixture {
     delivery.AddPoll(*client.connection,
                      std::move(*LongPollSession::Open(params, {}, loop.clock).session));
   }
-  void Stream(Client& client, QueryParams params, SseOptions options = {}) {
-    delivery.AddStream(*client.connection,
-                       std::move(*SseSession::Open(params, "", options).session), true);
+  void Stream(Client& client, QueryParams params, SseOptions options = {},
+              std::optional<Clock::time_point> expires = std::nullopt) {
+    SseSession session = std::move(*SseSession::Open(params, "", options).session);
+    if (expires) session.ExpireAt(*expires);
+    delivery.AddStream(*client.connection, std::move(session), true);
   }
   std::vector<std::unique_ptr<Client>> clients;
 };
@@ -302,6 +304,45 @@ TEST_CASE_FIXTURE(DeliveryFixture, "a quiet stream gets a ping") {
   loop.clock += seconds(16);
   delivery.OnTimer(*client.connection);
   CHECK(client.Read().find(": ping") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture,
+                  "a stream whose token expires is told so by its last event, and ends") {
+  const std::uint64_t first = Publish();
+  Client& client = Add(1);
+  Stream(client, {{"since", "0"}}, {.ping_interval = seconds(15)}, loop.clock + seconds(2));
+  CHECK(loop.armed[1] == loop.clock + seconds(2));  // Checked at the expiry, not at 15 s.
+  delivery.AfterRound();
+  CHECK(EventIds(client.Read()) == std::vector<std::uint64_t>{first});
+  loop.clock += seconds(2);
+  delivery.OnTimer(*client.connection);
+  CHECK(loop.ended.count(1));
+  CHECK(delivery.streams() == 0);
+  CHECK(delivery.expired_streams() == 1);
+  // The event carries no id: the client resumes from the last item it had.
+  const std::string last = client.Read();
+  CHECK(last.find("\r\nevent: unauthorized\ndata: {\"error\":\"token expired\"}\n\n\r\n") !=
+        std::string::npos);
+  CHECK(last.find("id:") == std::string::npos);
+  CHECK(last.ends_with("\r\n0\r\n\r\n"));  // The body's last chunk.
+  // What is published afterwards is no longer its to read.
+  Publish("2");
+  delivery.AfterRound();
+  CHECK(client.Read().empty());
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture, "a poll held until its token's expiry is answered empty then") {
+  const std::uint64_t start = Publish();
+  Client& client = Add(1);
+  LongPollSession session =
+      std::move(*LongPollSession::Open({{"since", std::to_string(start)}}, {}, loop.clock).session);
+  session.EndBy(loop.clock + seconds(2));
+  delivery.AddPoll(*client.connection, std::move(session));
+  delivery.AfterRound();
+  CHECK(loop.armed[1] == loop.clock + seconds(2));
+  delivery.OnTimer(*client.connection);
+  REQUIRE(loop.answered.count(1));
+  CHECK(json::parse(*loop.answered[1].body) == json{{"items", json::array()}, {"cursor", start}});
 }
 
 TEST_CASE_FIXTURE(DeliveryFixture, "shutdown answers polls with what they have and ends streams") {

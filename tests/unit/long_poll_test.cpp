@@ -35,6 +35,15 @@ TEST_CASE("a poll's deadline is its timeout, or the server's default") {
   CHECK(Open({}, {.default_timeout = seconds(25)}, now).deadline() == now + seconds(25));
 }
 
+TEST_CASE("a poll is held no longer than its token lasts") {
+  const Clock::time_point now = Clock::now();
+  LongPollSession poll = Open({{"timeout", "25"}}, {}, now);
+  poll.EndBy(now + seconds(60));  // A token that outlasts the poll changes nothing.
+  CHECK(poll.deadline() == now + seconds(25));
+  poll.EndBy(now + seconds(2));
+  CHECK(poll.deadline() == now + seconds(2));
+}
+
 TEST_CASE("bad input is the 400 to answer instead") {
   CHECK(LongPollSession::Open({{"since", "x"}}, {}, Clock::now()).error.status == 400);
   CHECK(LongPollSession::Open({{"timeout", "99"}}, {}, Clock::now()).error.status == 400);

@@ -151,5 +151,28 @@ TEST_CASE("a stream whose client takes nothing is given up only after the write 
   CHECK(session.OnTimer(taken + seconds(60), true, taken, next) == SseSession::Check::kStalled);
 }
 
+TEST_CASE("a stream with a token is checked at its expiry at the latest, and ends there") {
+  SseSession session = Open({}, "", {.ping_interval = seconds(15), .write_timeout = seconds(60)});
+  const Clock::time_point start = Clock::now();
+  session.ExpireAt(start + seconds(5));
+  Clock::time_point next;
+  CHECK(session.OnTimer(start + seconds(1), false, start, next) == SseSession::Check::kNothing);
+  CHECK(next == start + seconds(5));  // Not the ping at 15 s.
+  CHECK(session.OnTimer(start + seconds(1), true, start, next) == SseSession::Check::kNothing);
+  CHECK(next == start + seconds(5));  // Not the write timeout at 60 s.
+  CHECK(session.OnTimer(start + seconds(5), false, start, next) == SseSession::Check::kExpired);
+  // A client that is behind is told too, after what it was sent.
+  CHECK(session.OnTimer(start + seconds(6), true, start, next) == SseSession::Check::kExpired);
+}
+
+TEST_CASE("a stream whose token outlasts its checks pings as usual") {
+  SseSession session = Open({}, "", {.ping_interval = seconds(15)});
+  const Clock::time_point start = Clock::now();
+  session.ExpireAt(start + seconds(3600));
+  Clock::time_point next;
+  CHECK(session.OnTimer(start + seconds(15), false, start, next) == SseSession::Check::kPing);
+  CHECK(next == start + seconds(30));
+}
+
 }  // namespace
 }  // namespace livefeed
