@@ -20,6 +20,9 @@ class HttpServer::Impl {
   Impl(Feed& feed, HttpOptions options) : context_(feed, std::move(options)) {}
 
   ~Impl() {
+    // A worker still asking the application posts its answer to a loop: it finishes
+    // while the loops are there to take it.
+    context_.pool.Stop();
     loops_.clear();
     if (listen_fd_ >= 0) ::close(listen_fd_);
   }

@@ -18,12 +18,16 @@ namespace livefeed {
 class WorkerPool {
  public:
   WorkerPool(std::size_t threads, std::size_t queue_limit);
-  ~WorkerPool();  // Runs what is queued, then joins.
+  ~WorkerPool();  // Stop().
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // False when the queue is full or the pool is stopping: the work will not run.
   bool Submit(std::function<void()> work);
+
+  // Runs what is queued, then joins the threads; Submit refuses from then on. The owner
+  // calls it before destroying what the jobs report to (the event loops).
+  void Stop();
 
   // Jobs waiting or running, for the metrics.
   std::size_t backlog();
