@@ -14,9 +14,11 @@
 
 #include "config/config.h"
 #include "core/feed.h"
+#include "http/auth_hook.h"
 #include "http/http_server.h"
 #include "log.h"
 #include "store/memory_store.h"
+#include "transport/auth/jwt.h"
 
 extern char** environ;
 
@@ -70,6 +72,34 @@ bool IsLoopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
 
+// Signed channel tokens (a key) or the application's hook, as configured; config has
+// checked that at most one of them is given. Returns what is wrong with the key, or empty.
+std::string WireAuthorization(const Options& o, HttpOptions& http) {
+  if (!o.jwt_secret.empty() || !o.jwt_public_key.empty()) {
+    std::optional<SignatureKey> key;
+    std::string error;
+    if (!o.jwt_secret.empty()) {
+      key = SignatureKey::Secret(o.jwt_secret);
+    } else if (!(key = SignatureKey::FromPublicKeyPem(o.jwt_public_key, &error))) {
+      return "--jwt-public-key-file '" + o.jwt_public_key_file + "': " + error;
+    }
+    http.jwt = std::make_shared<const JwtVerifier>(std::move(*key), o.jwt_audience);
+    http.jwt_cookie = o.jwt_cookie;
+    Log(LogLevel::kInfo, "subscribing and publishing need a token signed with " +
+                             std::string(JwsAlgorithmName(http.jwt->algorithm())));
+  }
+  if (!o.auth_url.empty()) {
+    http.auth_hook = std::make_shared<AuthHook>(
+        AuthHookOptions{.host = o.auth_host,
+                        .port = o.auth_port,
+                        .path = o.auth_path,
+                        .timeout = std::chrono::seconds(o.auth_timeout),
+                        .cache = {.ttl = std::chrono::seconds(o.auth_cache)}});
+    Log(LogLevel::kInfo, "subscribing and publishing are authorized by " + o.auth_url);
+  }
+  return {};
+}
+
 int Run(int argc, char** argv) {
   const std::string default_web_root = DefaultWebRoot();
   LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
@@ -84,12 +114,6 @@ int Run(int argc, char** argv) {
   const Options& o = loaded.options;
   SetLogLevel(*ParseLogLevel(o.log_level));
   SetLogFormat(*ParseLogFormat(o.log_format));
-  // Signed tokens and the hook are read and checked, but not yet enforced on requests:
-  // refuse to start rather than serve to anyone what was meant to be closed.
-  if (!o.jwt_secret.empty() || !o.jwt_public_key.empty() || !o.auth_url.empty()) {
-    std::cerr << "livefeed: --jwt-* and --auth-url are not enforced by this build yet\n";
-    return 2;
-  }
 
   std::string web_root = o.web_root;
   if (!web_root.empty() && ::access(web_root.c_str(), R_OK | X_OK) != 0) {
@@ -126,10 +150,12 @@ int Run(int argc, char** argv) {
                      .max_channels = o.max_channels,
                      .idempotency_window_us = std::int64_t{o.idempotency_window} * 1'000'000},
                     SystemWallClock());
-  if (o.publish_token.empty() && !IsLoopback(o.bind)) {
-    Log(LogLevel::kWarn,
-        "listening on " + o.bind +
-            " without --publish-token: anyone who can reach this server can publish");
+  const bool publishing_open = o.publish_token.empty() && o.jwt_secret.empty() &&
+                               o.jwt_public_key.empty() && o.auth_url.empty();
+  if (publishing_open && !IsLoopback(o.bind)) {
+    Log(LogLevel::kWarn, "listening on " + o.bind +
+                             " without --publish-token, --jwt-* or --auth-url: anyone who can "
+                             "reach this server can publish");
   }
   Feed feed(store);
 
@@ -143,6 +169,10 @@ int Run(int argc, char** argv) {
   http.cors_origins = SplitList(o.cors_origin);
   http.publish_token = o.publish_token;
   http.subscribe_token = o.subscribe_token;
+  if (std::string error = WireAuthorization(o, http); !error.empty()) {
+    std::cerr << "livefeed: " << error << "\n";
+    return 2;
+  }
   http.max_batch = o.max_batch;
   http.header_timeout = std::chrono::seconds(o.header_timeout);
   http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);

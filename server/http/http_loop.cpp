@@ -259,6 +259,8 @@ void HttpLoop::OnHead(Connection& connection) {
       if (head.declares_body()) connection.close_after = true;
       connection.method = std::string(head.method());
       connection.target = RedactToken(std::string(head.target()));
+      // A browser reads the refusal only with the CORS fields the request earns.
+      connection.extra_lines = routes_.CorsLines(head);
       Respond(connection, verdict.refusal);
       return;
     case HeadVerdict::Kind::kReadBody:
@@ -303,7 +305,7 @@ void HttpLoop::Dispatch(Connection& connection) {
     });
   };
   Outcome outcome =
-      routes_.Handle(head, std::move(body), std::move(later),
+      routes_.Handle(head, std::move(body), connection.client, std::move(later),
                      [this](const std::string& channel) { return delivery_.Count(channel); });
   Apply(connection, std::move(outcome));
 }
@@ -332,6 +334,8 @@ void HttpLoop::Apply(Connection& connection, Outcome outcome) {
       Watch(connection, EPOLLRDHUP);
       loop_.CancelTimer(connection.id);
       return;
+    case Outcome::Kind::kResume:
+      return Apply(connection, outcome.resume());
   }
 }
 
@@ -468,6 +472,9 @@ void HttpLoop::AfterAnswer(Connection& connection) {
   if (connection.close_after) return Linger(connection);
   connection.phase = Connection::Phase::kRequest;
   connection.request_start = Clock::time_point();
+  // Until the next request's head is judged, nothing it has earned (a refusal of a
+  // malformed or slow request carries no CORS fields).
+  connection.extra_lines.clear();
   Watch(connection, EPOLLIN | EPOLLRDHUP);
   Arm(connection, loop_.now() + context_.options.keep_alive_timeout);
 }

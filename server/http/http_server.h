@@ -16,6 +16,9 @@
 
 namespace livefeed {
 
+class AuthHook;
+class JwtVerifier;
+
 struct HttpOptions {
   std::string bind = "127.0.0.1";
   int port = 8001;                      // 0: any free port (see HttpServer::port()).
@@ -35,6 +38,11 @@ struct HttpOptions {
   std::vector<std::string> trusted_proxies;
   std::string publish_token;    // Empty: publishing is open.
   std::string subscribe_token;  // Empty: subscribing is open.
+  // Who may follow and publish on which channel, besides the shared tokens above: signed
+  // channel tokens, or the application's hook (at most one of the three ways is set).
+  std::shared_ptr<const JwtVerifier> jwt;  // Null: no signed tokens.
+  std::string jwt_cookie;                  // The cookie that may carry a token; empty: none.
+  std::shared_ptr<AuthHook> auth_hook;     // Null: no hook.
   std::vector<std::string> cors_origins;
   LongPollOptions long_poll;
   SseOptions sse;

@@ -40,6 +40,35 @@ std::optional<QueryParams> Query(const RequestHead& head) {
 
 Outcome Answer(Reply reply) { return Outcome::Of(std::move(reply)); }
 
+std::string_view QueryToken(const QueryParams& params) {
+  auto it = params.find("token");
+  return it == params.end() ? std::string_view() : std::string_view(it->second);
+}
+
+// An allowed poll: held (no longer than its token lasts: answered then, and the client's
+// next poll refused), or for a HEAD the head a GET would have, at once (never held).
+Outcome Subscriber(LongPollSession session, bool head_only, const AuthDecision& decision) {
+  if (head_only) {
+    Reply reply;
+    reply.headers.emplace_back("Cache-Control", "no-store");
+    return Answer(std::move(reply));
+  }
+  if (auto expiry = Authorizer::SteadyExpiry(decision)) session.EndBy(*expiry);
+  return Outcome::Of(std::move(session));
+}
+
+// An allowed stream: it outlives its token, which ends it with `event: unauthorized`.
+Outcome Subscriber(SseSession session, bool head_only, const AuthDecision& decision) {
+  if (head_only) {
+    Reply reply;
+    reply.content_type = "text/event-stream";
+    reply.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    return Answer(std::move(reply));
+  }
+  if (auto expiry = Authorizer::SteadyExpiry(decision)) session.ExpireAt(*expiry);
+  return Outcome::Of(std::move(session));
+}
+
 }  // namespace
 
 Outcome Outcome::Of(Reply reply) {
@@ -72,6 +101,13 @@ Outcome Outcome::Of(SseSession stream) {
 Outcome Outcome::Later() {
   Outcome outcome;
   outcome.kind = Kind::kLater;
+  return outcome;
+}
+
+Outcome Outcome::Resume(std::function<Outcome()> resume) {
+  Outcome outcome;
+  outcome.kind = Kind::kResume;
+  outcome.resume = std::move(resume);
   return outcome;
 }
 
@@ -124,6 +160,7 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
   if (auto refusal = CheckToken(context_.options.publish_token, head, /*query_allowed=*/false)) {
     return refuse(std::move(*refusal));
   }
+  if (auto refusal = authorizer_.CheckPublishHead(head)) return refuse(RefusalReply(*refusal));
   const std::string_view origin = head.Get("origin").value_or("");
   if (!context_.cors.MayPublishFrom(origin, head.Get("host").value_or(""))) {
     return refuse(Error(403, "origin '" + std::string(origin.substr(0, 100)) +
@@ -160,8 +197,8 @@ std::optional<Reply> Routes::CheckToken(const std::string& token, const RequestH
                               query_token);
 }
 
-Outcome Routes::Handle(const RequestHead& head, std::string body, Later later,
-                       const std::function<std::size_t(const std::string&)>& subscribers) const {
+Outcome Routes::Handle(const RequestHead& head, std::string body, const std::string& client,
+                       Later later, const Subscribers& subscribers) const {
   const Endpoint endpoint = Classify(head.path());
   const std::string_view method = head.method();
   const bool cors_path = endpoint == Endpoint::kPublish || endpoint == Endpoint::kPoll ||
@@ -173,11 +210,11 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, Later later,
   if (auto wrong = WrongMethod(endpoint, method, head.path())) return Answer(std::move(*wrong));
   switch (endpoint) {
     case Endpoint::kPublish:
-      return Publish(head, std::move(body), std::move(later), subscribers);
+      return Publish(head, std::move(body), client, std::move(later), subscribers);
     case Endpoint::kPoll:
-      return Poll(head);
+      return Poll(head, client, later);
     case Endpoint::kStream:
-      return Stream(head);
+      return Stream(head, client, later);
     case Endpoint::kHealth:
       return Health();
     case Endpoint::kOther:
@@ -189,14 +226,51 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, Later later,
   return Answer(Error(404, "not found"));
 }
 
-Outcome Routes::Publish(const RequestHead& head, std::string body, Later later,
-                        const std::function<std::size_t(const std::string&)>& subscribers) const {
+Outcome Routes::Authorized(const Authorizer::Question& question, const Later& later,
+                           Proceed proceed) const {
+  // Shared, so that the worker's copy does not copy what it holds (a publish's body).
+  auto shared = std::make_shared<Proceed>(std::move(proceed));
+  auto decided = [later, shared](AuthDecision decision) {
+    if (!decision.allowed()) return later(Answer(RefusalReply(decision)));
+    // Back on the loop: a publish counts the loop's subscribers there, a poll registers.
+    later(Outcome::Resume([shared, decision] { return (*shared)(decision); }));
+  };
+  std::optional<AuthDecision> now = authorizer_.Decide(question, std::move(decided));
+  if (!now) return Outcome::Later();
+  if (!now->allowed()) return Answer(RefusalReply(*now));
+  return (*shared)(*now);
+}
+
+Outcome Routes::Publish(const RequestHead& head, std::string body, const std::string& client,
+                        Later later, const Subscribers& subscribers) const {
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
   PublishRequest request{std::string(head.Get("content-type").value_or("")), std::move(body),
                          std::move(*params), std::string(head.Get("idempotency-key").value_or(""))};
   ParsedPublish parsed = ParsePublish(request, context_.options.max_batch);
   if (!parsed.ok) return Answer(std::move(parsed.error));
+  if (!authorizer_.enabled()) return Append(std::move(parsed), std::move(later), subscribers);
+  // Every channel the publish writes to, each once, in the order of its items.
+  std::vector<std::string> channels;
+  for (const ItemDraft& draft : parsed.append.drafts) {
+    if (std::find(channels.begin(), channels.end(), draft.channel) == channels.end()) {
+      channels.push_back(draft.channel);
+    }
+  }
+  // It may run after Handle returned: it keeps what it needs. Run once.
+  auto proceed = [this, parsed = std::move(parsed), later,
+                  subscribers](const AuthDecision&) mutable {
+    return Append(std::move(parsed), later, subscribers);
+  };
+  return Authorized({.action = AuthAction::kPublish,
+                     .channels = channels,
+                     .head = head,
+                     .query_token = {},
+                     .client = client},
+                    later, std::move(proceed));
+}
+
+Outcome Routes::Append(ParsedPublish parsed, Later later, const Subscribers& subscribers) const {
   const bool batch = parsed.batch;
   // A shared store completes on its own thread, where this loop's subscriber counts
   // cannot be read: that answer says 0 for them.
@@ -209,7 +283,7 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, Later later,
   return Answer(PublishReply(*now, batch, subscribers));
 }
 
-Outcome Routes::Poll(const RequestHead& head) const {
+Outcome Routes::Poll(const RequestHead& head, const std::string& client, const Later& later) const {
   if (auto refusal = CheckToken(context_.options.subscribe_token, head, true)) {
     return Answer(std::move(*refusal));
   }
@@ -218,16 +292,11 @@ Outcome Routes::Poll(const RequestHead& head) const {
   LongPollSession::Opened opened =
       LongPollSession::Open(*params, context_.options.long_poll, LongPollSession::Clock::now());
   if (!opened.session) return Answer(std::move(opened.error));
-  if (head.method() == "HEAD") {
-    // The head a GET would have, at once: a HEAD is never held.
-    Reply reply;
-    reply.headers.emplace_back("Cache-Control", "no-store");
-    return Answer(std::move(reply));
-  }
-  return Outcome::Of(std::move(*opened.session));
+  return Subscribe(std::move(*opened.session), head, *params, client, later);
 }
 
-Outcome Routes::Stream(const RequestHead& head) const {
+Outcome Routes::Stream(const RequestHead& head, const std::string& client,
+                       const Later& later) const {
   if (auto refusal = CheckToken(context_.options.subscribe_token, head, true)) {
     return Answer(std::move(*refusal));
   }
@@ -236,13 +305,25 @@ Outcome Routes::Stream(const RequestHead& head) const {
   SseSession::Opened opened = SseSession::Open(
       *params, std::string(head.Get("last-event-id").value_or("")), context_.options.sse);
   if (!opened.session) return Answer(std::move(opened.error));
-  if (head.method() == "HEAD") {
-    Reply reply;
-    reply.content_type = "text/event-stream";
-    reply.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-    return Answer(std::move(reply));
-  }
-  return Outcome::Of(std::move(*opened.session));
+  return Subscribe(std::move(*opened.session), head, *params, client, later);
+}
+
+template <typename Session>
+Outcome Routes::Subscribe(Session session, const RequestHead& head, const QueryParams& params,
+                          const std::string& client, const Later& later) const {
+  const bool head_only = head.method() == "HEAD";
+  if (!authorizer_.enabled()) return Subscriber(std::move(session), head_only, AllowAuth());
+  const std::vector<std::string> channels = session.channels();
+  // It may run after Handle returned, on the loop: it keeps the session. Run once.
+  auto proceed = [session = std::move(session), head_only](const AuthDecision& decision) mutable {
+    return Subscriber(std::move(session), head_only, decision);
+  };
+  return Authorized({.action = AuthAction::kSubscribe,
+                     .channels = channels,
+                     .head = head,
+                     .query_token = QueryToken(params),
+                     .client = client},
+                    later, std::move(proceed));
 }
 
 Outcome Routes::Health() const {

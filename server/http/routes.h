@@ -7,6 +7,9 @@
 //   2. Handle: the whole request becomes an answer, a subscriber for the delivery (a poll
 //      or a stream), or work that answers later (a store or worker that completes on
 //      another thread).
+//   3. A subscribe or publish goes on only once the Authorizer allows it: at once (a
+//      signed token, a cached answer), or when the application has answered on a worker,
+//      back on the loop (Outcome::Resume).
 // Safe for concurrent use (it holds only the shared, immutable context).
 #pragma once
 
@@ -15,9 +18,11 @@
 #include <string>
 #include <string_view>
 
+#include "http/authorizer.h"
 #include "http/request_parser.h"
 #include "http/server_context.h"
 #include "transport/long_poll.h"
+#include "transport/publish.h"
 #include "transport/reply.h"
 #include "transport/sse_stream.h"
 
@@ -33,17 +38,20 @@ struct Outcome {
     kPoll,    // `poll` is handed to the delivery.
     kStream,  // `stream` likewise, after its head.
     kLater,   // The answer comes through the `later` callback given to Handle.
+    kResume,  // `resume` is run on the loop, and its outcome applied (after a worker).
   } kind = Kind::kReply;
   Reply reply;
   std::string raw;
   std::optional<LongPollSession> poll;
   std::optional<SseSession> stream;
+  std::function<Outcome()> resume;
 
   static Outcome Of(Reply reply);
   static Outcome Raw(std::string raw);
   static Outcome Of(LongPollSession poll);
   static Outcome Of(SseSession stream);
   static Outcome Later();
+  static Outcome Resume(std::function<Outcome()> resume);
 };
 
 struct HeadVerdict {
@@ -53,15 +61,17 @@ struct HeadVerdict {
 
 class Routes {
  public:
-  explicit Routes(ServerContext& context) : context_(context) {}
+  explicit Routes(ServerContext& context) : context_(context), authorizer_(context) {}
 
   HeadVerdict OnHead(const RequestHead& head) const;
 
-  // `later` may be called from any thread, once, for a kLater outcome; `subscribers`
-  // counts this loop's subscribers of a channel (for the publish answer).
+  // `later` may be called from any thread, once for each kLater outcome; `subscribers`
+  // counts this loop's subscribers of a channel (for the publish answer); `client` is the
+  // client's address (see ClientAddress).
   using Later = std::function<void(Outcome)>;
-  Outcome Handle(const RequestHead& head, std::string body, Later later,
-                 const std::function<std::size_t(const std::string&)>& subscribers) const;
+  using Subscribers = std::function<std::size_t(const std::string&)>;
+  Outcome Handle(const RequestHead& head, std::string body, const std::string& client, Later later,
+                 const Subscribers& subscribers) const;
 
   // Who the client is: the peer, or what a trusted proxy says the client is.
   std::string ClientAddress(const std::string& peer, const RequestHead& head) const;
@@ -75,14 +85,25 @@ class Routes {
   // The 405 for a method the endpoint does not take, or nullopt.
   std::optional<Reply> WrongMethod(Endpoint endpoint, std::string_view method,
                                    std::string_view path) const;
-  Outcome Publish(const RequestHead& head, std::string body, Later later,
-                  const std::function<std::size_t(const std::string&)>& subscribers) const;
-  Outcome Poll(const RequestHead& head) const;
-  Outcome Stream(const RequestHead& head) const;
+  Outcome Publish(const RequestHead& head, std::string body, const std::string& client, Later later,
+                  const Subscribers& subscribers) const;
+  Outcome Append(ParsedPublish parsed, Later later, const Subscribers& subscribers) const;
+  Outcome Poll(const RequestHead& head, const std::string& client, const Later& later) const;
+  Outcome Stream(const RequestHead& head, const std::string& client, const Later& later) const;
+  // A poll or stream, once allowed.
+  template <typename Session>
+  Outcome Subscribe(Session session, const RequestHead& head, const QueryParams& params,
+                    const std::string& client, const Later& later) const;
+  // Goes on with `proceed` once the request is allowed: now, or back on the loop after the
+  // application answered. A refusal is the answer (401, 403 or 503).
+  using Proceed = std::function<Outcome(const AuthDecision&)>;
+  Outcome Authorized(const Authorizer::Question& question, const Later& later,
+                     Proceed proceed) const;
   Outcome Health() const;
   Outcome Static(const RequestHead& head, Later later) const;
 
   ServerContext& context_;
+  const Authorizer authorizer_;
 };
 
 }  // namespace livefeed
