@@ -17,16 +17,6 @@ using namespace livefeed::testing;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-namespace {
-HttpResponse Send(int port, const std::string& method, const std::string& target,
-                  const std::string& headers, const std::string& body = "",
-                  const std::string& content_type = "") {
-  HttpConnection connection(port);
-  connection.Send(method, target, body, content_type, headers);
-  return connection.Read();
-}
-}  // namespace
-
 TEST_CASE("with a publish token, publishing needs it: none 401, wrong 403, right 200") {
   ServerProcess server({"--publish-token", "s3cret-token", "--log-level", "info"});
   const std::string body = "{\"data\":1}";

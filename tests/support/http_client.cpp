@@ -188,6 +188,15 @@ HttpResponse Request(int port, const std::string& method, const std::string& tar
   return connection.Read(timeout);
 }
 
+HttpResponse Send(int port, const std::string& method, const std::string& target,
+                  const std::string& headers, const std::string& body,
+                  const std::string& content_type, std::chrono::milliseconds timeout) {
+  HttpConnection connection(port);
+  if (!connection.connected()) return {};
+  if (!connection.Send(method, target, body, content_type, headers)) return {};
+  return connection.Read(timeout);
+}
+
 HttpResponse Get(int port, const std::string& target, std::chrono::milliseconds timeout) {
   return Request(port, "GET", target, "", "", timeout);
 }

@@ -59,6 +59,11 @@ class HttpConnection {
 HttpResponse Request(int port, const std::string& method, const std::string& target,
                      const std::string& body = "", const std::string& content_type = "",
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Likewise, with extra header lines ("Name: value\r\n").
+HttpResponse Send(int port, const std::string& method, const std::string& target,
+                  const std::string& headers, const std::string& body = "",
+                  const std::string& content_type = "",
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 HttpResponse Get(int port, const std::string& target,
                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 HttpResponse PostJson(int port, const std::string& body,

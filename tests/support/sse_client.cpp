@@ -5,7 +5,7 @@
 namespace livefeed::testing {
 
 SseClient::SseClient(int port, const std::string& target, const std::string& last_event_id,
-                     int receive_buffer_bytes)
+                     int receive_buffer_bytes, const std::string& extra_headers)
     : connection_(port) {
   if (receive_buffer_bytes > 0) {
     // A small window makes a client that stops reading stall the server's writes soon.
@@ -14,6 +14,7 @@ SseClient::SseClient(int port, const std::string& target, const std::string& las
   }
   std::string headers = "Accept: text/event-stream\r\n";
   if (!last_event_id.empty()) headers += "Last-Event-ID: " + last_event_id + "\r\n";
+  headers += extra_headers;
   connection_.Send("GET", target, "", "", headers);
   head_ = connection_.ReadHead();
   if (head_.status != 200) ended_ = true;

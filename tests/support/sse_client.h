@@ -23,8 +23,9 @@ struct SseEvent {
 
 class SseClient {
  public:
+  // `extra_headers`: "Name: value\r\n" lines (a cookie, an Authorization header).
   SseClient(int port, const std::string& target, const std::string& last_event_id = "",
-            int receive_buffer_bytes = 0);
+            int receive_buffer_bytes = 0, const std::string& extra_headers = "");
 
   // The response head; status 0 if none arrived.
   const HttpResponse& head() const { return head_; }
