@@ -5,4 +5,3 @@
 import * as loaded from './client.js';
 
 export const LiveFeed = globalThis.LiveFeed || loaded.default.LiveFeed;
-export default LiveFeed;
