@@ -93,6 +93,61 @@ describe(`client.js features (${ENGINE})`, () => {
     for (const page of rest) assert.deepEqual(page.uncaughtErrors.map(String), []);
   });
 
+  test('without Web Locks the tabs elect a leader over a BroadcastChannel', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const withoutLocks = () => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      pages.push(await openPage(context, `${server.url}/?channel=nolocks&shared=1`, { beforeScripts: withoutLocks }));
+    }
+    assert.equal(await pages[0].evaluate(() => navigator.locks), undefined);
+    for (const page of pages) await waitForStatus(page, 'live');
+    await waitForHealth(server, (h) => h.waiting === 1);
+    const before = await publishMany(server, 'nolocks', 'before', 5);
+    for (const page of pages) await waitForItemText(page, before.at(-1));
+
+    const leader = await leaderOf(pages);
+    await leader.close(); // resigns on pagehide
+    const rest = pages.filter((p) => p !== leader);
+    const after = await publishMany(server, 'nolocks', 'after', 5);
+    for (const page of rest) await waitForItemText(page, after.at(-1), 30000);
+    await waitForHealth(server, (h) => h.waiting === 1);
+    await publish(server, { channel: 'nolocks', data: { text: 'last' } });
+    for (const page of rest) {
+      await waitForItemText(page, 'last');
+      const texts = (await shownItems(page)).map((i) => i.text).reverse();
+      assert.deepEqual(texts, [...before, ...after, 'last'], 'every item once, in order');
+      assert.deepEqual(page.uncaughtErrors.map(String), []);
+    }
+  });
+
+  // Chromium can freeze a page on request (Page.setWebLifecycleState); Firefox cannot.
+  test('a frozen leading tab hands over, and catches up once resumed', { timeout: TEST_TIMEOUT, skip: ENGINE !== 'chromium' && 'Chromium only' }, async (t) => {
+    const { server, context } = await setup(t);
+    const pages = [];
+    for (let i = 0; i < 3; i++) pages.push(await openPage(context, `${server.url}/?channel=freeze&shared=1`));
+    for (const page of pages) await waitForStatus(page, 'live');
+    const before = await publishMany(server, 'freeze', 'before', 3);
+    for (const page of pages) await waitForItemText(page, before.at(-1));
+
+    const frozen = await leaderOf(pages);
+    const cdp = await frozen.createCDPSession();
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    const rest = pages.filter((p) => p !== frozen);
+    const during = await publishMany(server, 'freeze', 'while frozen', 3);
+    for (const page of rest) await waitForItemText(page, during.at(-1), 30000);
+    await leaderOf(rest);
+
+    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await publish(server, { channel: 'freeze', data: { text: 'last' } });
+    for (const page of pages) {
+      await waitForItemText(page, 'last', 30000);
+      const texts = (await shownItems(page)).map((i) => i.text).reverse();
+      assert.deepEqual(texts, [...before, ...during, 'last'], 'every item once, in order');
+    }
+    await waitForHealth(server, (h) => h.waiting === 1);
+  });
+
   test('subscribe and unsubscribe at run time', { timeout: TEST_TIMEOUT }, async (t) => {
     const { server, context } = await setup(t);
     // Held by the server before the page subscribes: only a cursor brings it back.
@@ -134,7 +189,8 @@ describe(`client.js features (${ENGINE})`, () => {
         feed.on('status', (status) => log.statuses.push(status));
         feed.start();
       }, transport);
-      const waitForLog = (fn, arg, timeout = DEADLINE_MS) => page.waitForFunction(fn, { timeout }, arg);
+      // What the page logs is no DOM: polled every 100 ms.
+      const waitForLog = (fn, arg, timeout = DEADLINE_MS) => page.waitForFunction(fn, { timeout, polling: 100 }, arg);
       await waitForLog(() => window.__log.statuses.at(-1) === 'live');
       const before = await publishMany(server, 'net', 'before', 3);
       await waitForLog((n) => window.__log.items.length === n, before.length);

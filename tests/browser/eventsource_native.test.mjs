@@ -43,14 +43,14 @@ const countOf = (page, type) => page.evaluate((type) => window.__es.events.filte
 function waitForEvents(page, type, count, timeout = DEADLINE_MS) {
   return page.waitForFunction(
     (type, count) => window.__es.events.filter((e) => e.type === type).length >= count,
-    { timeout },
+    { timeout, polling: 100 },
     type,
     count
   );
 }
 
 function waitForItem(page, id, timeout = 30000) {
-  return page.waitForFunction((id) => window.__es.messages.some((m) => m.id === id), { timeout }, id);
+  return page.waitForFunction((id) => window.__es.messages.some((m) => m.id === id), { timeout, polling: 100 }, id);
 }
 
 // Publishes items with data first, first+1, ... one right after the other; returns them as

@@ -169,7 +169,7 @@ describe(`live page and admin page (${ENGINE})`, () => {
     await fill(admin, 'textarea[name=text]', '');
     await fill(admin, '#json', '{"unfinished": ');
     await admin.click('#send');
-    await admin.waitForFunction(() => /not valid JSON/.test(document.getElementById('result').textContent), { timeout: DEADLINE_MS });
+    await admin.waitForFunction(() => /not valid JSON/.test(document.getElementById('result').textContent), { timeout: DEADLINE_MS, polling: 'mutation' });
     // Names the server would refuse are caught before sending.
     await fill(admin, 'input[name=type]', 'no spaces allowed');
     assert.equal(await admin.$eval('input[name=type]', (e) => e.validity.patternMismatch), true);

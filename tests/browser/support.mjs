@@ -134,11 +134,13 @@ export async function launchBrowser({ javaScript = true } = {}) {
 
 // A page that fails the test on any uncaught exception in its scripts. `respond(url)` may
 // answer requests instead of the server: {status, body} or nothing to let one through.
-export async function openPage(context, url, { respond } = {}) {
+// `beforeScripts` runs in the page before any of its own scripts.
+export async function openPage(context, url, { respond, beforeScripts } = {}) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(err));
   page.uncaughtErrors = errors;
+  if (beforeScripts) await page.evaluateOnNewDocument(beforeScripts);
   if (respond) {
     await page.setRequestInterception(true);
     page.on('request', (request) => {
@@ -227,10 +229,11 @@ export function waitForStatus(page, status, timeout = DEADLINE_MS) {
   return page.waitForSelector(`#status[data-status="${status}"]`, { timeout });
 }
 
+// Polls on DOM changes: puppeteer's default, animation frames, never come in a background tab.
 export function waitForItemText(page, text, timeout = DEADLINE_MS) {
   return page.waitForFunction(
     (t) => [...document.querySelectorAll('#items .item-text')].some((e) => e.textContent === t),
-    { timeout },
+    { timeout, polling: 'mutation' },
     text
   );
 }
