@@ -515,7 +515,10 @@
       if (this._state === 'closed') return;
       this._stopAttempt();
       this._leaveGroup();
-      for (const probe of this._probes.values()) abortQuietly(probe.conn);
+      for (const probe of this._probes.values()) {
+        abortQuietly(probe.conn);
+        probe.resolve();
+      }
       this._probes.clear();
       if (this._detach) this._detach();
       this._detach = null;
@@ -534,7 +537,7 @@
         return Promise.resolve();
       }
       if (this._cursor === null || this._state === 'idle') {
-        // Nothing seen yet: the next connection starts from the present for every channel.
+        // Not started, or nothing seen yet: the channel starts where the others do.
         this._setChannels(this._followed().concat(name));
         return Promise.resolve();
       }
@@ -552,7 +555,11 @@
       const followed = this._followed();
       if (followed.indexOf(name) < 0) return;
       this._ahead.delete(name);
-      this._setChannels(followed.filter((c) => c !== name));
+      const left = followed.filter((c) => c !== name);
+      // With the channel that was behind gone, the cursor moves up to the next one behind.
+      const positions = left.map((c) => this._ahead.get(c));
+      if (left.length && positions.every((at) => at !== undefined)) this._advance(Math.min.apply(null, positions));
+      this._setChannels(left);
     }
 
     // ---- state machine ----
@@ -676,8 +683,9 @@
         this._authRetried = true;
         return this._connect();
       }
-      const overloaded = err.status === 503 || err.unauthorized;
-      if (this._mode === 'auto' && this._transport === 'sse' && !opened && !this._streamEverOpened && !overloaded) {
+      // A 503 or a 401 is the server itself answering: no reason to give up on streams.
+      const serverRefused = err.status === 503 || err.unauthorized;
+      if (this._mode === 'auto' && this._transport === 'sse' && !opened && !this._streamEverOpened && !serverRefused) {
         // The stream never worked here: long-poll from now on, straight away.
         this._transport = 'longpoll';
         return this._connect();

@@ -137,3 +137,22 @@ test('unsubscribe while the present is being asked for cancels the subscription'
   assert.deepEqual(feed.channels, ['a']);
   assert.equal(longpoll.opens.length, 3, 'the held poll and the probe, nothing reopened');
 });
+
+test('unsubscribing the channel that was behind moves the cursor up to the others', async () => {
+  const { feed, longpoll, seen } = liveOnA();
+  await feed.subscribe('b', 4);
+  assert.equal(longpoll.last.cursor, 4);
+  feed.unsubscribe('b');
+  assert.equal(longpoll.last.cursor, 10, 'a was at 10: nothing before it is asked for again');
+  answer(longpoll.last, [on('a', 11)], 11);
+  assert.deepEqual(seen.items, [10, 11]);
+});
+
+test('close() settles a subscription still asking for the present', async () => {
+  const { feed, longpoll } = liveOnA();
+  const subscribed = feed.subscribe('b');
+  const probe = longpoll.last;
+  feed.close();
+  await subscribed;
+  assert.equal(probe.aborted, true);
+});
