@@ -45,6 +45,10 @@ struct Options {
   std::size_t sustained_publishers = 1;
   std::size_t publish_connections = 4;
   double publish_seconds = 5;
+  // Where the publish phase posts, and how many items each post carries (a JSON array when
+  // more than one). Another server's publish endpoint (Nchan's) may be named for comparison.
+  std::string publish_target = "/send_feed_item?channel=bench-publish";
+  std::size_t publish_batch = 1;
   std::size_t storm = 10000;
   double storm_spread_seconds = 1;
   double cpu_seconds = 5;
@@ -111,6 +115,17 @@ std::string PublishBody(std::uint64_t n) {
   return "{\"data\":{\"n\":" + std::to_string(n) + ",\"text\":\"bench item\"}}";
 }
 
+// `count` items: one object, or an array of them (a batch publish).
+std::string PublishBodies(std::uint64_t first, std::size_t count) {
+  if (count == 1) return PublishBody(first);
+  std::string body = "[";
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i) body += ',';
+    body += PublishBody(first + i);
+  }
+  return body + "]";
+}
+
 // Everything the table needs; filled by the phases that ran.
 struct Report {
   std::size_t n = 0;
@@ -128,7 +143,7 @@ struct Report {
   double sustained_seconds = 0, publish_rate_sustained = 0;
   // publish-only
   bool publish_ran = false;
-  std::size_t publish_ok = 0, publish_errors = 0;
+  std::size_t publish_ok = 0, publish_errors = 0;  // Posts.
   double publish_seconds = 0;
   // storm
   bool storm_ran = false;
@@ -591,7 +606,8 @@ class Bench {
   // ---- Publish-only throughput.
   void PublishOnly() {
     report_.publish_ran = true;
-    const std::string target = "/send_feed_item?channel=bench-publish";
+    const std::string& target = o_.publish_target;
+    const std::size_t batch = o_.publish_batch;
     std::vector<std::unique_ptr<Conn>> conns(o_.publish_connections);
     for (auto& c : conns) {
       c = std::make_unique<Conn>();
@@ -603,22 +619,27 @@ class Bench {
                              [](auto& c) { return c->connected || c->fd < 0; });
         },
         Clock::now() + std::chrono::seconds(10));
-    std::cerr << "[publish] " << conns.size() << " connections posting for " << o_.publish_seconds
-              << " s\n";
+    std::cerr << "[publish] " << conns.size() << " connections posting " << batch
+              << " item(s) each to " << target << " for " << o_.publish_seconds << " s\n";
     const auto t0 = Clock::now();
     const auto t_end = t0 + std::chrono::duration_cast<Clock::duration>(
                                 std::chrono::duration<double>(o_.publish_seconds));
     std::uint64_t seq = 0;
+    auto next = [&] {
+      seq += batch;
+      return PostJsonRequest(target, PublishBodies(seq, batch));
+    };
     for (auto& c : conns) {
       c->on_response = [&](Conn& conn, Response& res) {
-        if (res.status == 200) {
+        // Any 2xx: Nchan answers a publish with 201 or 202.
+        if (res.status / 100 == 2) {
           ++report_.publish_ok;
         } else {
           ++report_.publish_errors;
         }
-        if (Clock::now() < t_end) loop_.Send(conn, PostJsonRequest(target, PublishBody(++seq)));
+        if (Clock::now() < t_end) loop_.Send(conn, next());
       };
-      loop_.Send(*c, PostJsonRequest(target, PublishBody(++seq)));
+      loop_.Send(*c, next());
     }
     loop_.RunUntil(
         [&] {
@@ -779,11 +800,19 @@ class Bench {
     }
     if (r.publish_ran) {
       const double rate = static_cast<double>(r.publish_ok) / std::max(r.publish_seconds, 1e-9);
-      t << "| publish-only: " << o_.publish_connections << " keep-alive connections, "
-        << Fixed(o_.publish_seconds, 0) << " s | " << Count(static_cast<std::size_t>(rate))
-        << " publishes/s (" << Count(r.publish_ok) << ", " << r.publish_errors
-        << " errors) | ≥ 45,000/s (goal 92,000) | "
-        << (rate >= 92000 ? "yes (goal)" : Met(rate >= 45000)) << " |\n";
+      if (o_.publish_batch == 1) {
+        t << "| publish-only: " << o_.publish_connections << " keep-alive connections, "
+          << Fixed(o_.publish_seconds, 0) << " s | " << Count(static_cast<std::size_t>(rate))
+          << " publishes/s (" << Count(r.publish_ok) << ", " << r.publish_errors
+          << " errors) | ≥ Nchan's in the same run | — |\n";
+      } else {
+        const double items = rate * static_cast<double>(o_.publish_batch);
+        t << "| batch publish: " << o_.publish_connections << " keep-alive connections, "
+          << o_.publish_batch << " items per post, " << Fixed(o_.publish_seconds, 0) << " s | "
+          << Count(static_cast<std::size_t>(items)) << " items/s ("
+          << Count(static_cast<std::size_t>(rate)) << " posts/s, " << r.publish_errors
+          << " errors) | ≥ 300,000 items/s | " << Met(items >= 300000) << " |\n";
+      }
     }
     if (r.storm_ran) {
       t << "| reconnect storm: " << Count(r.storm_total) << " connections opened in "
@@ -831,7 +860,8 @@ void Usage() {
       << "usage: loadgen --port P [--pid SERVER_PID] [--clients N] [--rounds R]\n"
          "  [--sustained-clients S] [--sustained-seconds T] [--sustained-publishers K]\n"
          "  [--publish-connections C] [--publish-seconds T] [--storm M] [--storm-spread T]\n"
-         "  [--cpu-seconds T] [--open-batch B] [--phases longpoll,sse,sustained,publish,storm]\n";
+         "  [--cpu-seconds T] [--open-batch B] [--phases longpoll,sse,sustained,publish,storm]\n"
+         "  [--publish-target PATH] [--publish-batch ITEMS]\n";
 }
 
 std::size_t RaiseOpenFileLimit() {
@@ -889,6 +919,10 @@ int main(int argc, char** argv) {
         o.open_batch = std::stoul(value);
       else if (arg == "--phases")
         o.phases = value;
+      else if (arg == "--publish-target")
+        o.publish_target = value;
+      else if (arg == "--publish-batch")
+        o.publish_batch = std::max<std::size_t>(1, std::stoul(value));
       else {
         livefeed::bench::Usage();
         return 2;
