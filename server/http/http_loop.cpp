@@ -167,7 +167,7 @@ void HttpLoop::Refuse(int fd) {
   connection.close_after = true;
   Reply busy = JsonError(503, "too many connections, retry in a second");
   busy.headers.emplace_back("Retry-After", "1");
-  connection.method = "-";
+  connection.method.assign(1, '-');
   Respond(connection, busy);
 }
 
@@ -241,7 +241,7 @@ void HttpLoop::ReadRequests(Connection& connection) {
       }
       case RequestParser::State::kError:
         connection.close_after = true;
-        connection.method = "-";
+        connection.method.assign(1, '-');
         Respond(connection, JsonError(parser.error_status(), parser.error_message()));
         return;
       case RequestParser::State::kReady:
@@ -529,7 +529,7 @@ void HttpLoop::OnTimer(std::uint64_t token) {
     case Connection::Phase::kRequest:
       if (!connection.parser.started()) return CloseConnection(connection);  // Idle.
       connection.close_after = true;
-      connection.method = "-";
+      connection.method.assign(1, '-');
       // A head or body trickled in (slowloris), or never finished.
       return Respond(connection,
                      JsonError(408, connection.parser.state() == RequestParser::State::kHead
