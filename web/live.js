@@ -8,6 +8,7 @@
 //   resume=1              keep the cursor in sessionStorage, so a reload continues from
 //                         there instead of showing the held items again
 //   max=N                 items kept on the page (default 500); older ones are dropped
+//   shared=1              one connection for all the tabs showing the same channels
 //
 // Item content is only ever set with textContent: published data is text, never markup.
 (function () {
@@ -23,6 +24,7 @@
   const since = params.has('since') ? Number(params.get('since')) : 0;
   const maxShown = Number(params.get('max')) > 0 ? Number(params.get('max')) : 500;
   const storageKey = params.get('resume') === '1' ? 'livefeed:cursor:' + (channels.join(',') || 'default') : null;
+  const shared = params.get('shared') === '1';
 
   const statusEl = document.getElementById('status');
   const transportEl = document.getElementById('transport');
@@ -33,6 +35,7 @@
 
   const STATUS_TEXT = {
     idle: 'Starting…',
+    paused: 'Paused',
     connecting: 'Connecting…',
     live: 'Live',
     reconnecting: 'Reconnecting…',
@@ -49,6 +52,8 @@
     if (status === 'error' && detail && detail.error) text = 'Error: ' + detail.error.message;
     statusEl.dataset.status = status;
     statusEl.textContent = text;
+    // With shared=1: whether this tab holds the connection or gets the items from the one that does.
+    if (detail && detail.role) statusEl.dataset.role = detail.role;
     if (detail && detail.transport) transportEl.textContent = 'via ' + TRANSPORT_TEXT[detail.transport];
   }
 
@@ -94,7 +99,7 @@
     return li;
   }
 
-  const feed = new LiveFeed({ channels, transport, since, storageKey });
+  const feed = new LiveFeed({ channels, transport, since, storageKey, shared });
   feed.on('status', showStatus);
   feed.on('item', (item) => {
     emptyEl.hidden = true;

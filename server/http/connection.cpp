@@ -9,7 +9,10 @@
 
 namespace livefeed {
 
-Connection::~Connection() { ::close(fd); }
+void Connection::CloseSocket() {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
 
 Connection::Received Connection::Receive(std::size_t max) {
   if (in_pos == in.size()) {

@@ -26,10 +26,12 @@ struct Connection {
     kSubscribed,  // A held long-poll or an event stream: the delivery owns what it sends.
     kResponding,  // The answer is queued; once written, the next request (or the end).
     kLingering,   // Answered and half-closed: reading what the client still sends, then close.
+    kClosed,      // Socket closed; the object lives on until the end of the loop's round, so
+                  // that code still holding it in this round finds it closed, not freed.
   };
 
   Connection(int fd, std::uint64_t id, std::string peer) : fd(fd), id(id), peer(std::move(peer)) {}
-  ~Connection();
+  ~Connection() { CloseSocket(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -44,10 +46,11 @@ struct Connection {
   enum class Flushed { kAll, kPartial, kFailed };
   // Writes what is queued without blocking.
   Flushed Flush(Clock::time_point now);
+  void CloseSocket();
   bool unsent() const { return !out.empty(); }
   std::size_t unsent_bytes() const { return out_bytes; }
 
-  const int fd;
+  int fd;  // -1 once closed.
   const std::uint64_t id;
   const std::string peer;  // The peer's address.
   Phase phase = Phase::kRequest;

@@ -80,6 +80,8 @@ void HttpLoop::Run() {
   std::vector<Connection*> rest;
   for (auto& [id, connection] : connections_) rest.push_back(connection.get());
   for (Connection* connection : rest) CloseConnection(*connection);
+  connections_.clear();
+  closed_.clear();
 }
 
 void HttpLoop::Stop() {
@@ -165,7 +167,7 @@ void HttpLoop::Refuse(int fd) {
   connection.close_after = true;
   Reply busy = JsonError(503, "too many connections, retry in a second");
   busy.headers.emplace_back("Retry-After", "1");
-  connection.method = "-";
+  connection.method.assign(1, '-');
   Respond(connection, busy);
 }
 
@@ -184,6 +186,7 @@ void HttpLoop::Arm(Connection& connection, Clock::time_point at) {
 }
 
 void HttpLoop::OnEvents(Connection& connection, std::uint32_t events) {
+  if (connection.phase == Connection::Phase::kClosed) return;  // Closed earlier this round.
   if (events & EPOLLERR) return CloseConnection(connection);
   switch (connection.phase) {
     case Connection::Phase::kRequest:
@@ -203,6 +206,8 @@ void HttpLoop::OnEvents(Connection& connection, std::uint32_t events) {
       return;
     case Connection::Phase::kLingering:
       return Drain(connection);
+    case Connection::Phase::kClosed:
+      return;
   }
 }
 
@@ -236,7 +241,7 @@ void HttpLoop::ReadRequests(Connection& connection) {
       }
       case RequestParser::State::kError:
         connection.close_after = true;
-        connection.method = "-";
+        connection.method.assign(1, '-');
         Respond(connection, JsonError(parser.error_status(), parser.error_message()));
         return;
       case RequestParser::State::kReady:
@@ -259,8 +264,11 @@ void HttpLoop::OnHead(Connection& connection) {
       if (head.declares_body()) connection.close_after = true;
       connection.method = std::string(head.method());
       connection.target = RedactToken(std::string(head.target()));
-      // A browser reads the refusal only with the CORS fields the request earns.
+      // A browser reads the refusal only with the CORS fields the request earns (taken
+      // before the parser lets go of the head).
       connection.extra_lines = routes_.CorsLines(head);
+      // Done with this request: what follows on the connection is the next one.
+      parser.Reset();
       Respond(connection, verdict.refusal);
       return;
     case HeadVerdict::Kind::kReadBody:
@@ -507,6 +515,7 @@ void HttpLoop::Drain(Connection& connection) {
 }
 
 void HttpLoop::CloseConnection(Connection& connection) {
+  if (connection.phase == Connection::Phase::kClosed) return;
   if (connection.subscribed) delivery_.Remove(connection);
   Unsubscribe(connection);
   loop_.Unwatch(connection.fd);
@@ -516,7 +525,10 @@ void HttpLoop::CloseConnection(Connection& connection) {
   } else {
     --context_.open;
   }
-  connections_.erase(connection.id);  // Closes the socket.
+  connection.CloseSocket();
+  connection.phase = Connection::Phase::kClosed;
+  // Freed at the end of the round: callers up the stack may still hold it.
+  closed_.push_back(connection.id);
 }
 
 void HttpLoop::OnTimer(std::uint64_t token) {
@@ -528,7 +540,7 @@ void HttpLoop::OnTimer(std::uint64_t token) {
     case Connection::Phase::kRequest:
       if (!connection.parser.started()) return CloseConnection(connection);  // Idle.
       connection.close_after = true;
-      connection.method = "-";
+      connection.method.assign(1, '-');
       // A head or body trickled in (slowloris), or never finished.
       return Respond(connection,
                      JsonError(408, connection.parser.state() == RequestParser::State::kHead
@@ -542,6 +554,8 @@ void HttpLoop::OnTimer(std::uint64_t token) {
     case Connection::Phase::kResponding:  // Its client took nothing for the write timeout.
     case Connection::Phase::kLingering:
       return CloseConnection(connection);
+    case Connection::Phase::kClosed:
+      return;
   }
 }
 
@@ -553,6 +567,8 @@ void HttpLoop::AfterRound() {
     Connection* connection = Find(id);
     if (connection && connection->phase == Connection::Phase::kRequest) ReadRequests(*connection);
   }
+  for (std::uint64_t id : closed_) connections_.erase(id);
+  closed_.clear();
   // Stopped once every answer is written: what is left only lingers for its client.
   if (stopping_ && std::all_of(connections_.begin(), connections_.end(), [](const auto& entry) {
         return entry.second->phase == Connection::Phase::kLingering;

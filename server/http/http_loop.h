@@ -96,6 +96,7 @@ class HttpLoop final : private Delivery::Host {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_;
   std::vector<std::uint64_t> resume_;  // Connections with pipelined requests to serve.
+  std::vector<std::uint64_t> closed_;  // Closed this round; freed at its end.
   std::size_t refusing_ = 0;           // Refused connections still lingering.
   bool stopping_ = false;
   Clock::time_point stop_deadline_;

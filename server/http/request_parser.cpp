@@ -3,28 +3,36 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 
 namespace livefeed {
 namespace {
 
-// RFC 9110 token characters (method, field names).
-bool IsTokenChar(unsigned char c) {
-  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return std::isalnum(c) || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
-}
+// RFC 9110 token characters (method, field names), as a table: this runs for every byte
+// of every field name.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
 
 bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return IsTokenChar(static_cast<unsigned char>(c));
-  });
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
 }
 
 // Field values: visible ASCII, obs-text, space and tab. No NUL, CR, LF or other controls.
 bool IsFieldValue(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char ch) {
+  for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    return c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f);
-  });
+    if (c < 0x20 ? c != '\t' : c == 0x7f) return false;
+  }
+  return true;
 }
 
 bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
@@ -46,11 +54,14 @@ bool IsValidTarget(std::string_view t) {
   return true;
 }
 
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -125,45 +136,55 @@ std::size_t RequestParser::Feed(std::string_view data) {
 std::size_t RequestParser::FeedHead(std::string_view data) {
   std::string& raw = head_.raw_;
   const std::size_t before = raw.size();
+  if (before == 0) raw.reserve(512);
   // One byte past the limit is enough to know the head is too large.
   const std::size_t room = limits_.max_head_bytes + 1 - std::min(before, limits_.max_head_bytes);
   const std::size_t appended = std::min(room, data.size());
   raw.append(data.substr(0, appended));
-  for (std::size_t p = scanned_; p < raw.size(); ++p) {
-    const char c = raw[p];
-    if (c == '\r') {
-      if (p + 1 == raw.size()) break;  // Its LF has not arrived yet: look again later.
-      if (raw[p + 1] != '\n') return Fail(400, "bare CR in the request head"), appended;
-      continue;
-    }
-    if (c == '\n') {
-      if (p == 0 || raw[p - 1] != '\r') return Fail(400, "bare LF in the request head"), appended;
-      const std::size_t line_length = p - 1 - line_start_;
-      if (line_length == 0 && line_start_ == head_begin_) {
-        // An empty line before the request line (RFC 9112 2.2): skipped, a few at most.
-        if (++blank_lines_ > kMaxLeadingBlankLines) {
-          return Fail(400, "blank lines before the request line"), appended;
-        }
-        head_begin_ = line_start_ = p + 1;
-        continue;
-      }
-      if (line_length == 0) {
-        // The end of the head.
-        raw.resize(p + 1);
-        ParseHead();
-        return p + 1 - before;
-      }
-      line_start_ = p + 1;
-      continue;
-    }
-    started_ = true;
-    if (p - line_start_ >= limits_.max_line_bytes) {
-      return Fail(line_start_ == head_begin_ ? 414 : 431,
-                  line_start_ == head_begin_ ? "request line too long" : "header line too long"),
+  // Line by line (memchr finds the ends): each line must end in CRLF, hold no other CR,
+  // and stay within the line limit.
+  while (scanned_ < raw.size()) {
+    const char* begin = raw.data() + line_start_;
+    const char* lf =
+        static_cast<const char*>(std::memchr(raw.data() + scanned_, '\n', raw.size() - scanned_));
+    const std::size_t end = lf ? static_cast<std::size_t>(lf - raw.data()) : raw.size();
+    // The line so far, without the CR that must end it.
+    const std::size_t length = end - line_start_ - (lf && end > line_start_ ? 1 : 0);
+    if (length > limits_.max_line_bytes) {
+      const bool first = line_start_ == head_begin_;
+      return Fail(first ? 414 : 431, first ? "request line too long" : "header line too long"),
              appended;
     }
+    if (!lf) {
+      if (std::memchr(begin, '\r', raw.size() - line_start_ - (raw.back() == '\r' ? 1 : 0))) {
+        return Fail(400, "bare CR in the request head"), appended;
+      }
+      if (raw.size() > line_start_ && raw[line_start_] != '\r') started_ = true;
+      scanned_ = raw.size();
+      break;
+    }
+    if (end == line_start_ || raw[end - 1] != '\r') {
+      return Fail(400, "bare LF in the request head"), appended;
+    }
+    if (std::memchr(begin, '\r', length)) return Fail(400, "bare CR in the request head"), appended;
+    scanned_ = line_start_ = end + 1;
+    if (length > 0) {
+      started_ = true;
+      continue;
+    }
+    if (end - 1 == head_begin_) {
+      // An empty line before the request line (RFC 9112 2.2): skipped, a few at most.
+      if (++blank_lines_ > kMaxLeadingBlankLines) {
+        return Fail(400, "blank lines before the request line"), appended;
+      }
+      head_begin_ = line_start_;
+      continue;
+    }
+    // The blank line that ends the head.
+    raw.resize(end + 1);
+    ParseHead();
+    return end + 1 - before;
   }
-  scanned_ = raw.size() - (!raw.empty() && raw.back() == '\r' ? 1 : 0);
   if (raw.size() > limits_.max_head_bytes) {
     return Fail(431,
                 "request head larger than " + std::to_string(limits_.max_head_bytes) + " bytes"),

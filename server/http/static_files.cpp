@@ -60,6 +60,15 @@ class StaticFiles::Library final : public httplib::Server {
     // Pages may change with a deploy: browsers revalidate instead of guessing.
     set_mount_point("/", root, {{"Cache-Control", "no-cache"}});
     set_keep_alive_timeout(keep_alive_seconds);
+    // The library would put an exception's text in a response header (CVE-2026-28434).
+    set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      res.status = 500;
+      res.set_content("{\"error\":\"internal server error\"}", "application/json");
+    });
+    // Its own refusals (a file that vanished since Find) in our shape, not its HTML.
+    set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      res.set_content("{\"error\":\"not found\"}", "application/json");
+    });
   }
 
   std::string Serve(std::string request, bool close) {

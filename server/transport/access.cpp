@@ -55,7 +55,10 @@ std::vector<std::pair<std::string, std::string>> CorsPolicy::ResponseHeaders(
     const std::string& origin, bool publishing) const {
   const std::string allowed = AllowOrigin(origin, publishing);
   if (allowed.empty()) return {};
-  return {{"Access-Control-Allow-Origin", allowed}, {"Vary", "Origin"}};
+  // A page's script may read Retry-After (503: when to come back) only if it is exposed.
+  return {{"Access-Control-Allow-Origin", allowed},
+          {"Vary", "Origin"},
+          {"Access-Control-Expose-Headers", "Retry-After"}};
 }
 
 bool CorsPolicy::MayPublishFrom(std::string_view origin, std::string_view host) const {

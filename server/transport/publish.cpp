@@ -6,6 +6,7 @@
 
 #include "core/channel_name.h"
 #include "transport/form_decoding.h"
+#include "transport/json_reader.h"
 
 namespace livefeed {
 namespace {
@@ -60,92 +61,96 @@ ParsedPublish CheckType(ParsedPublish parsed) {
   return parsed;
 }
 
-// The deepest nesting of arrays and objects in `text`, brackets inside strings aside. A
-// linear scan before parsing: deep input is refused before any of it is built, and the
-// parser runs without a per-token callback.
-int NestingDepth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
+ParsedPublish Malformed(const JsonReader& reader) {
+  return Bad(400, "malformed JSON: " + reader.error());
 }
 
-// One item object of a JSON body (or of a batch): its draft, or the reason it is refused.
-ParsedPublish ParseItem(const json& body, const QueryParams& params) {
-  if (!body.is_object()) return Bad(400, "an item must be a JSON object with a \"data\" field");
-  for (const auto& [key, value] : body.items()) {
-    if (key != "data" && key != "type" && key != "channel") {
-      return Bad(400, "unknown field '" + key.substr(0, 40) + "' (allowed: data, type, channel)");
-    }
-  }
-  if (!body.contains("data")) return Bad(400, "the field \"data\" is required");
-
+// One item object at the reader's position, inside `depth` levels already open: its draft,
+// or the reason it is refused.
+ParsedPublish ReadItem(JsonReader& reader, int depth, const QueryParams& params) {
+  if (!reader.Consume('{')) return Bad(400, "an item must be a JSON object with a \"data\" field");
   ParsedPublish parsed;
   parsed.ok = true;
-  std::string channel;
-  if (body.contains("channel")) {
-    if (!body["channel"].is_string()) return Bad(400, "\"channel\" must be a string");
-    channel = body["channel"].get<std::string>();
-  }
   ItemDraft& draft = parsed.append.drafts.emplace_back();
-  if (body.contains("type") && !body["type"].is_null()) {
-    if (!body["type"].is_string()) return Bad(400, "\"type\" must be a string");
-    draft.type = body["type"].get<std::string>();
+  bool has_data = false, has_type = false, has_channel = false;
+  std::string key, channel;
+  if (!reader.Consume('}')) {
+    do {
+      if (!reader.ReadString(key)) return Malformed(reader);
+      if (!reader.Consume(':')) return reader.Fail("expected ':'"), Malformed(reader);
+      const bool seen = key == "data" ? has_data : key == "type" ? has_type : has_channel;
+      if (seen) return Bad(400, "the field \"" + key + "\" is given twice");
+      if (key == "data") {
+        has_data = true;
+        // The item's data as sent, without the whitespace between its tokens.
+        if (!reader.ReadValue(draft.data_json, depth + 1)) return Malformed(reader);
+      } else if (key == "type") {
+        has_type = true;
+        if (reader.Peek() == 'n') {
+          if (!reader.ReadNull()) return Malformed(reader);  // null: no type.
+        } else if (reader.Peek() != '"') {
+          return Bad(400, "\"type\" must be a string");
+        } else if (!reader.ReadString(draft.type)) {
+          return Malformed(reader);
+        }
+      } else if (key == "channel") {
+        has_channel = true;
+        if (reader.Peek() != '"') return Bad(400, "\"channel\" must be a string");
+        if (!reader.ReadString(channel)) return Malformed(reader);
+      } else {
+        return Bad(400, "unknown field '" + key.substr(0, 40) + "' (allowed: data, type, channel)");
+      }
+    } while (reader.Consume(','));
+    if (!reader.Consume('}')) return reader.Fail("expected ',' or '}'"), Malformed(reader);
   }
-  draft.data_json = body["data"].dump();
-  return CheckType(SetChannel(std::move(parsed), channel, body.contains("channel"), params));
+  if (!has_data) return Bad(400, "the field \"data\" is required");
+  return CheckType(SetChannel(std::move(parsed), channel, has_channel, params));
+}
+
+// A batch: `[item, item, ...]`, all or nothing.
+ParsedPublish ReadBatch(JsonReader& reader, const QueryParams& params, std::size_t max_batch) {
+  reader.Consume('[');
+  if (reader.Consume(']')) return Bad(400, "an empty batch: send at least one item");
+  ParsedPublish batch;
+  batch.ok = true;
+  batch.batch = true;
+  do {
+    const std::size_t i = batch.append.drafts.size();
+    if (i == max_batch) {
+      return Bad(413, "a batch holds at most " + std::to_string(max_batch) + " items");
+    }
+    ParsedPublish one = ReadItem(reader, 1, params);
+    if (!one.ok) {
+      // One bad item refuses the batch, and says which.
+      const std::string message = nlohmann::json::parse(one.error.body)["error"];
+      return Bad(one.error.status, "item " + std::to_string(i) + ": " + message);
+    }
+    batch.append.drafts.push_back(std::move(one.append.drafts.front()));
+  } while (reader.Consume(','));
+  if (!reader.Consume(']')) return reader.Fail("expected ',' or ']'"), Malformed(reader);
+  return batch;
 }
 
 ParsedPublish ParseJson(const PublishRequest& request, std::size_t max_batch) {
   // The body is level 1; `data` may nest kMaxJsonDepth - 1 levels below it.
-  if (NestingDepth(request.body) > kMaxJsonDepth) {
-    return Bad(400, "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  JsonReader reader(request.body, kMaxJsonDepth);
+  ParsedPublish parsed;
+  const char first = reader.Peek();
+  if (first == '[') {
+    parsed = ReadBatch(reader, request.params, max_batch);
+  } else if (first == '{') {
+    parsed = ReadItem(reader, 0, request.params);
+  } else {
+    // A scalar, or nothing: malformed, or well formed and not an object.
+    std::string ignored;
+    if (reader.AtEnd()) return reader.Fail("unexpected end of input"), Malformed(reader);
+    if (!reader.ReadValue(ignored, 0)) return Malformed(reader);
+    return Bad(400, "the body must be a JSON object with a \"data\" field (or an array of them)");
   }
-  json body;
-  try {
-    body = json::parse(request.body);
-  } catch (const json::exception& e) {
-    // Syntax errors, and numbers out of range (1e999) which the parser reports separately.
-    return Bad(400, std::string("malformed JSON: ") + e.what());
+  if (parsed.ok && !reader.AtEnd()) {
+    return reader.Fail("unexpected characters after the JSON value"), Malformed(reader);
   }
-  if (!body.is_array()) return ParseItem(body, request.params);
-  if (body.empty()) return Bad(400, "an empty batch: send at least one item");
-  if (body.size() > max_batch) {
-    return Bad(413, "a batch holds at most " + std::to_string(max_batch) + " items, got " +
-                        std::to_string(body.size()));
-  }
-  ParsedPublish batch;
-  batch.ok = true;
-  batch.batch = true;
-  batch.append.drafts.reserve(body.size());
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    ParsedPublish one = ParseItem(body[i], request.params);
-    if (!one.ok) {
-      // All or nothing: one bad item refuses the batch, and says which.
-      one.error =
-          JsonError(one.error.status, "item " + std::to_string(i) + ": " +
-                                          json::parse(one.error.body)["error"].get<std::string>());
-      return one;
-    }
-    batch.append.drafts.push_back(std::move(one.append.drafts.front()));
-  }
-  return batch;
+  return parsed;
 }
 
 ParsedPublish ParseForm(const PublishRequest& request) {

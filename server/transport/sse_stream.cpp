@@ -10,8 +10,8 @@ namespace livefeed {
 
 SseSession::Opened SseSession::Open(const QueryParams& params, const std::string& last_event_id,
                                     const SseOptions& options) {
-  ParsedSubscription parsed =
-      ParseSubscription(params, {.max_timeout_seconds = 0, .extra_parameters = {"typed", "token"}});
+  ParsedSubscription parsed = ParseSubscription(
+      params, {.max_timeout_seconds = -1, .extra_parameters = {"typed", "token"}});
   if (!parsed.subscription) return {std::nullopt, std::move(parsed.error)};
   Subscription& sub = *parsed.subscription;
   if (!last_event_id.empty()) {

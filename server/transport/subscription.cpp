@@ -65,14 +65,14 @@ ParsedSubscription ParseSubscription(const QueryParams& params, const Subscripti
         return Bad("'since' must be a cursor: an integer from 0 to 9007199254740991, got '" +
                    value.substr(0, 40) + "'");
       }
-    } else if (name == "timeout" && limits.max_timeout_seconds == 0) {
+    } else if (name == "timeout" && limits.max_timeout_seconds < 0) {
       return Bad("'timeout' does not apply to a stream");
     } else if (name == "timeout") {
       int seconds = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || seconds < 1 ||
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || seconds < 0 ||
           seconds > limits.max_timeout_seconds) {
-        return Bad("'timeout' must be whole seconds from 1 to " +
+        return Bad("'timeout' must be whole seconds from 0 to " +
                    std::to_string(limits.max_timeout_seconds) + ", got '" + value.substr(0, 40) +
                    "'");
       }

@@ -21,7 +21,9 @@ struct Subscription {
 };
 
 struct SubscriptionLimits {
-  int max_timeout_seconds = 25;  // 0: the endpoint takes no `timeout` (a stream).
+  // `timeout` may be 0 (answer at once with what there is) up to this; -1: the endpoint takes
+  // no `timeout` at all (a stream).
+  int max_timeout_seconds = 25;
   // Parameters the endpoint accepts besides channel/since/timeout.
   std::vector<std::string> extra_parameters;
 };

@@ -101,10 +101,35 @@ void ClientLoop::Fail(Conn& conn, std::string error) {
 void ClientLoop::WatchWrite(Conn& conn, bool on) {
   if (conn.want_write_ == on) return;
   conn.want_write_ = on;
+  Watch(conn);
+}
+
+void ClientLoop::Watch(Conn& conn) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+  ev.events = (conn.paused_ ? 0u : EPOLLIN) | EPOLLRDHUP | (conn.want_write_ ? EPOLLOUT : 0u);
   ev.data.ptr = &conn;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &ev);
+}
+
+void ClientLoop::Pause(Conn& conn, Clock::time_point until) {
+  conn.paused_ = true;
+  conn.resume_at_ = until;
+  paused_.push_back(&conn);
+  Watch(conn);
+}
+
+void ClientLoop::ResumeDue(Clock::time_point now) {
+  std::vector<Conn*> due;
+  std::erase_if(paused_, [&](Conn* conn) {
+    if (conn->fd >= 0 && conn->resume_at_ > now) return false;
+    if (conn->fd >= 0) due.push_back(conn);
+    return true;
+  });
+  for (Conn* conn : due) {
+    conn->paused_ = false;
+    Watch(*conn);
+    Read(*conn);
+  }
 }
 
 void ClientLoop::Flush(Conn& conn) {
@@ -139,8 +164,27 @@ void ClientLoop::HandleEvent(Conn& conn, std::uint32_t events) {
 }
 
 void ClientLoop::Read(Conn& conn) {
+  if (conn.paused_) return;
   for (;;) {
-    const ssize_t n = ::recv(conn.fd, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
+    std::size_t want = read_buffer_.size();
+    if (conn.read_rate) {
+      // Refill what the elapsed time earned, up to a quarter second's worth.
+      const auto now = Clock::now();
+      const double rate = static_cast<double>(conn.read_rate);
+      if (conn.refilled_ == Clock::time_point())
+        conn.tokens_ = rate / 20;
+      else
+        conn.tokens_ = std::min(
+            rate / 4,
+            conn.tokens_ + rate * std::chrono::duration<double>(now - conn.refilled_).count());
+      conn.refilled_ = now;
+      if (conn.tokens_ < 1) {
+        return Pause(conn, now + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>((1 - conn.tokens_) / rate)));
+      }
+      want = std::min(want, static_cast<std::size_t>(conn.tokens_));
+    }
+    const ssize_t n = ::recv(conn.fd, read_buffer_.data(), want, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -150,9 +194,10 @@ void ClientLoop::Read(Conn& conn) {
       return Fail(
           conn, conn.awaiting ? "closed by the server before the answer" : "closed by the server");
     conn.in_.append(read_buffer_.data(), static_cast<std::size_t>(n));
+    if (conn.read_rate) conn.tokens_ -= static_cast<double>(n);
     if (!Parse(conn)) return Fail(conn, "malformed HTTP answer");
     if (conn.fd < 0) return;
-    if (static_cast<std::size_t>(n) < read_buffer_.size()) return;
+    if (static_cast<std::size_t>(n) < want) return;
   }
 }
 
@@ -259,9 +304,12 @@ bool ClientLoop::RunUntil(const std::function<bool()>& done, Clock::time_point d
   while (!done()) {
     const auto now = Clock::now();
     if (now >= deadline) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-    const int n =
-        ::epoll_wait(epoll_fd_, events, 1024, static_cast<int>(std::min<long long>(left + 1, 100)));
+    ResumeDue(now);
+    long long wait_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+    // Slow consumers read again in small steps: wake at least every 10 ms while any waits.
+    wait_ms = std::min<long long>(wait_ms, paused_.empty() ? 100 : 10);
+    const int n = ::epoll_wait(epoll_fd_, events, 1024, static_cast<int>(wait_ms));
     for (int i = 0; i < n; ++i) {
       Conn& conn = *static_cast<Conn*>(events[i].data.ptr);
       if (conn.fd >= 0) HandleEvent(conn, events[i].events);

@@ -43,6 +43,8 @@ struct Conn {
   std::function<void(Conn&, std::string& body)> on_stream;
   // The connection failed or the peer closed it.
   std::function<void(Conn&)> on_close;
+  // Bytes per second this client reads at most (0: as fast as it can): a slow consumer.
+  std::size_t read_rate = 0;
 
  private:
   friend class ClientLoop;
@@ -58,6 +60,11 @@ struct Conn {
   std::size_t chunk_left_ = 0;
   std::string body_;
   bool want_write_ = false;
+  // Reading at read_rate: a token bucket, and whether reading waits for it to refill.
+  double tokens_ = 0;
+  Clock::time_point refilled_{};
+  bool paused_ = false;
+  Clock::time_point resume_at_{};
 };
 
 class ClientLoop {
@@ -88,11 +95,16 @@ class ClientLoop {
   bool Parse(Conn& conn);
   void Fail(Conn& conn, std::string error);
   void WatchWrite(Conn& conn, bool on);
+  void Watch(Conn& conn);
+  // A slow consumer that used up its bytes stops reading until they refill.
+  void Pause(Conn& conn, Clock::time_point until);
+  void ResumeDue(Clock::time_point now);
 
   std::uint16_t port_;
   int epoll_fd_;
   std::size_t open_ = 0;
   std::vector<char> read_buffer_;
+  std::vector<Conn*> paused_;
 };
 
 // Requests as the bench sends them.

@@ -1,11 +1,11 @@
-// The admin page's dashboard in headless Chromium: what it draws from /metrics, the admin
+// The admin page's dashboard in a headless browser: what it draws from /metrics, the admin
 // token it sends, and what it says when it cannot have the numbers. Screenshots are kept
 // in the test output.
 // Run: node --test tests/browser/   (after scripts/setup-browser and a build of build/livefeed)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { DEADLINE_MS, useBrowser, openPage, publish, screenshot, serverAndContext } from './support.mjs';
+import { DEADLINE_MS, fill, openPage, publish, screenshot, serverAndContext, textOf, useBrowser } from './support.mjs';
 
 const TEST_TIMEOUT = 120000;
 // The exposition the C++ registry writes (tests/metrics/write_exposition.cpp); ctest names it.
@@ -37,7 +37,7 @@ test('the dashboard shows non-zero publishes/s while items are published', { tim
     }
   })();
   try {
-    await admin.waitForFunction(() => Number(document.getElementById('dash-publishes').dataset.value) > 0, null, {
+    await admin.waitForFunction(() => Number(document.getElementById('dash-publishes').dataset.value) > 0, {
       timeout: DEADLINE_MS,
     });
   } finally {
@@ -54,20 +54,22 @@ test('the dashboard sends the admin token and explains a refusal', { timeout: TE
   // /metrics as a server with --admin-token s3cret answers it, with the registry's own text.
   const exposition = execFileSync(WRITER, { encoding: 'utf8' });
   const seen = [];
-  await context.route('**/metrics', (route) => {
-    const authorization = route.request().headers().authorization;
-    seen.push(authorization);
-    if (authorization !== 'Bearer s3cret') {
-      return route.fulfill({ status: 401, contentType: 'application/json', body: '{"error": "token required"}' });
-    }
-    return route.fulfill({ status: 200, contentType: 'text/plain; version=0.0.4', body: exposition });
+  const admin = await openPage(context, `${server.url}/admin.html`, {
+    respond: (url, request) => {
+      if (new URL(url).pathname !== '/metrics') return undefined;
+      const authorization = request.headers().authorization;
+      seen.push(authorization);
+      if (authorization !== 'Bearer s3cret') {
+        return { status: 401, contentType: 'application/json', body: '{"error": "token required"}' };
+      }
+      return { status: 200, contentType: 'text/plain; version=0.0.4', body: exposition };
+    },
   });
-  const admin = await openPage(context, `${server.url}/admin.html`);
   await admin.waitForSelector('#dashboard-status[data-state=error]', { timeout: DEADLINE_MS });
-  assert.match(await admin.textContent('#dashboard-status'), /admin token \(401\)/);
-  assert.equal(await admin.textContent('#dash-connections'), '—');
+  assert.match(await textOf(admin, '#dashboard-status'), /admin token \(401\)/);
+  assert.equal(await textOf(admin, '#dash-connections'), '—');
 
-  await admin.fill('#admin-token', 's3cret');
+  await fill(admin, '#admin-token', 's3cret');
   await admin.waitForSelector('#dashboard-status[data-state=live]', { timeout: DEADLINE_MS });
   assert.equal(seen.at(-1), 'Bearer s3cret');
   assert.equal(await tileValue(admin, 'dash-connections'), '12');
@@ -79,15 +81,16 @@ test('the dashboard sends the admin token and explains a refusal', { timeout: TE
 test('without /metrics the dashboard says so, and publishing still works', { timeout: TEST_TIMEOUT }, async (t) => {
   const { server, context } = await setup(t);
   // What a server without metrics (or a proxy that does not pass them) answers.
-  await context.route('**/metrics', (route) => route.fulfill({ status: 404, body: '{"error": "not found"}' }));
-  const admin = await openPage(context, `${server.url}/admin.html`);
+  const admin = await openPage(context, `${server.url}/admin.html`, {
+    respond: (url) => (new URL(url).pathname === '/metrics' ? { status: 404, body: '{"error": "not found"}' } : undefined),
+  });
   await admin.waitForSelector('#dashboard-status[data-state=error]', { timeout: DEADLINE_MS });
-  assert.match(await admin.textContent('#dashboard-status'), /does not serve \/metrics/);
+  assert.match(await textOf(admin, '#dashboard-status'), /does not serve \/metrics/);
 
-  await admin.fill('textarea[name=text]', 'published next to a dashboard without numbers');
+  await fill(admin, 'textarea[name=text]', 'published next to a dashboard without numbers');
   await admin.click('#send');
   await admin.waitForSelector('#result[data-state=ok]', { timeout: DEADLINE_MS });
-  assert.match(await admin.textContent('#result'), /^Published item \d+ on channel default\.$/);
+  assert.match(await textOf(admin, '#result'), /^Published item \d+ on channel default\.$/);
   await screenshot(admin, 'admin-dashboard-no-metrics');
   assert.deepEqual(admin.uncaughtErrors.map(String), []);
 });

@@ -4,7 +4,7 @@
 // Run: node --test tests/browser/   (after scripts/setup-browser and a build of build/livefeed)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEADLINE_MS, useBrowser, openPage, publish, startServer } from './support.mjs';
+import { DEADLINE_MS, ENGINE, useBrowser, openPage, publish, startServer } from './support.mjs';
 
 const TEST_TIMEOUT = 120000;
 // A short reconnect delay, sent to the EventSource in the stream's `retry:` line.
@@ -42,14 +42,15 @@ const countOf = (page, type) => page.evaluate((type) => window.__es.events.filte
 
 function waitForEvents(page, type, count, timeout = DEADLINE_MS) {
   return page.waitForFunction(
-    ([type, count]) => window.__es.events.filter((e) => e.type === type).length >= count,
-    [type, count],
-    { timeout }
+    (type, count) => window.__es.events.filter((e) => e.type === type).length >= count,
+    { timeout, polling: 100 },
+    type,
+    count
   );
 }
 
 function waitForItem(page, id, timeout = 30000) {
-  return page.waitForFunction((id) => window.__es.messages.some((m) => m.id === id), id, { timeout });
+  return page.waitForFunction((id) => window.__es.messages.some((m) => m.id === id), { timeout, polling: 100 }, id);
 }
 
 // Publishes items with data first, first+1, ... one right after the other; returns them as
@@ -69,9 +70,9 @@ function assertInOrder(messages) {
   }
 }
 
-test('native EventSource: a burst arrives once each in order, and it reconnects by itself after a restart', { timeout: TEST_TIMEOUT }, async (t) => {
+test(`native EventSource (${ENGINE}): a burst arrives once each in order, and it reconnects by itself after a restart`, { timeout: TEST_TIMEOUT }, async (t) => {
   const first = await startServer({ args: SERVER_ARGS });
-  const context = await browser().newContext();
+  const context = await browser().createBrowserContext();
   let second = null;
   t.after(async () => {
     await context.close();

@@ -334,3 +334,15 @@ TEST_CASE("a static file is never served through a symlink that leaves the web r
   }
   fs::remove_all(base);
 }
+
+TEST_CASE("a refused request without a body leaves the connection serving the next one") {
+  ServerProcess server;
+  HttpConnection connection(server.port());
+  connection.SendRaw(
+      "POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: "
+      "0\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(connection.Read(seconds(10)).status == 415);
+  CHECK(connection.Read(seconds(10)).status == 200);
+  CheckAlive(server);
+}

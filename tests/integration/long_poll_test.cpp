@@ -194,7 +194,7 @@ TEST_CASE("bad long-poll parameters are answered 400 with a JSON error") {
       "/real_time_feed?since=9007199254740992",
       "/real_time_feed?since=99999999999999999999999",
       "/real_time_feed?since=1&since=2",
-      "/real_time_feed?timeout=0",
+      "/real_time_feed?timeout=-1",
       "/real_time_feed?timeout=26",
       "/real_time_feed?timeout=soon",
       "/real_time_feed?channel=has%20space",
@@ -245,4 +245,17 @@ TEST_CASE("a client re-polling on one connection gets every item, parked or answ
   auto answer = client.Read(seconds(10));
   REQUIRE(answer.status == 200);
   CHECK(answer.Json()["items"].size() == 3);
+}
+
+TEST_CASE("timeout=0 answers at once with what there is: without since, the present cursor") {
+  ServerProcess server;
+  const auto id = Publish(server.port(), "1");
+  HttpResponse now = Get(server.port(), "/real_time_feed?timeout=0", seconds(5));
+  REQUIRE(now.status == 200);
+  CHECK(now.Json()["items"].empty());
+  CHECK(now.Json()["cursor"] == id);
+  HttpResponse from =
+      Get(server.port(), "/real_time_feed?timeout=0&since=" + std::to_string(id), seconds(5));
+  CHECK(from.Json()["items"].empty());
+  CHECK(from.Json()["cursor"] == id);
 }

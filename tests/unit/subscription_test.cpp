@@ -107,14 +107,15 @@ TEST_CASE("since given twice is rejected") {
   CHECK(ErrorFor({{"since", "1"}, {"since", "1"}}).find("more than once") != std::string::npos);
 }
 
-TEST_CASE("timeout is whole seconds from 1 to the server's maximum") {
+TEST_CASE("timeout is whole seconds from 0 (answer at once) to the server's maximum") {
   ParsedSubscription parsed = Parse({{"timeout", "25"}});
   REQUIRE(parsed.subscription);
   CHECK(parsed.subscription->timeout_seconds == 25);
   CHECK(ErrorFor({{"timeout", "1"}}).empty());
-  for (const char* bad : {"0", "26", "-1", "", "abc", "1.5", "99999999999999999999"}) {
+  CHECK(Parse({{"timeout", "0"}}).subscription->timeout_seconds == 0);
+  for (const char* bad : {"26", "-1", "", "abc", "1.5", "99999999999999999999"}) {
     CAPTURE(bad);
-    CHECK(ErrorFor({{"timeout", bad}}).find("'timeout' must be whole seconds from 1 to 25") !=
+    CHECK(ErrorFor({{"timeout", bad}}).find("'timeout' must be whole seconds from 0 to 25") !=
           std::string::npos);
   }
 }

@@ -3,102 +3,21 @@
 // a fake transport stands for the server, fake timers for time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveFeed } from '../../web/client.js';
-
-function fakeTimers() {
-  let next = 1;
-  const pending = new Map();
-  return {
-    setTimeout(fn, ms) {
-      const id = next++;
-      pending.set(id, { fn, ms });
-      return id;
-    },
-    clearTimeout(id) {
-      pending.delete(id);
-    },
-    // The client keeps at most one timer; more would be a bug the tests should see.
-    only() {
-      assert.equal(pending.size, 1, 'exactly one timer pending');
-      const [[id, t]] = pending;
-      return { id, ms: t.ms };
-    },
-    fire() {
-      const { id } = this.only();
-      const { fn } = pending.get(id);
-      pending.delete(id);
-      fn();
-    },
-    get count() {
-      return pending.size;
-    },
-  };
-}
-
-// Records each open(); the test plays the server by calling the recorded callbacks.
-function fakeTransport() {
-  const opens = [];
-  return {
-    opens,
-    open(cursor, cb, hints) {
-      const conn = { cursor, cb, hints, aborted: false };
-      opens.push(conn);
-      return {
-        abort() {
-          conn.aborted = true;
-        },
-      };
-    },
-    get last() {
-      return opens[opens.length - 1];
-    },
-  };
-}
-
-function item(id, extra) {
-  return { id, timestamp: 1700000000000 + id, channel: 'default', data: { n: id }, ...extra };
-}
-
-function makeFeed(options = {}) {
-  const timers = fakeTimers();
-  const longpoll = fakeTransport();
-  const sse = fakeTransport();
-  const feed = new LiveFeed({
-    transport: 'longpoll',
-    timers,
-    random: () => 1, // jitter at its top: delays equal the ceiling
-    transports: { longpoll, sse },
-    ...options,
-  });
-  const seen = { items: [], statuses: [], truncated: [], errors: [] };
-  feed.on('item', (it) => seen.items.push(it.id));
-  feed.on('status', (s) => seen.statuses.push(s));
-  feed.on('truncated', (t) => seen.truncated.push(t));
-  feed.on('error', (e) => seen.errors.push(e));
-  return { feed, timers, longpoll, sse, seen };
-}
-
-// One successful long-poll answer, as the server would give it.
-function answer(conn, items, cursor, truncated) {
-  conn.cb.onOpen();
-  if (truncated) conn.cb.onTruncated(cursor);
-  conn.cb.onItems(items, cursor);
-  conn.cb.onEnd();
-}
+import { LiveFeed, answer, fakeEnvironment, fakeTimers, fakeTransport, item, makeFeed } from './fakes.mjs';
 
 test('backoff doubles per failed attempt, stops at maxBackoff, and restarts after a success', () => {
   const { feed, timers, longpoll } = makeFeed();
   feed.start();
   const delays = [];
   for (let i = 0; i < 8; i++) {
-    longpoll.last.cb.onError(new Error('connection refused'), false);
+    longpoll.last.cb.onError(new Error('connection refused'));
     delays.push(timers.only().ms);
     timers.fire();
   }
   assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
 
   answer(longpoll.last, [], 0);
-  longpoll.last.cb.onError(new Error('connection reset'), false);
+  longpoll.last.cb.onError(new Error('connection reset'));
   assert.equal(timers.only().ms, 1000);
 });
 
@@ -110,7 +29,7 @@ test('backoff jitter stays within half to all of the current ceiling', () => {
   ]) {
     const { feed, timers, longpoll } = makeFeed({ random: () => random });
     feed.start();
-    longpoll.last.cb.onError(new Error('down'), false);
+    longpoll.last.cb.onError(new Error('down'));
     assert.equal(timers.only().ms, expected, `random=${random}`);
   }
 });
@@ -119,7 +38,7 @@ test('status goes connecting, live, reconnecting, live, closed', () => {
   const { feed, timers, longpoll, seen } = makeFeed();
   feed.start();
   answer(longpoll.last, [], 0);
-  longpoll.last.cb.onError(new Error('down'), false);
+  longpoll.last.cb.onError(new Error('down'));
   timers.fire();
   answer(longpoll.last, [], 0);
   feed.close();
@@ -132,12 +51,12 @@ test('status goes connecting, live, reconnecting, live, closed', () => {
 test('the first poll of each connection asks for a quick answer, the following ones do not', () => {
   const { feed, timers, longpoll } = makeFeed();
   feed.start();
-  assert.equal(longpoll.last.hints.quick, true);
+  assert.equal(longpoll.last.request.quick, true);
   answer(longpoll.last, [], 0);
-  assert.equal(longpoll.last.hints.quick, false);
-  longpoll.last.cb.onError(new Error('down'), false);
+  assert.equal(longpoll.last.request.quick, false);
+  longpoll.last.cb.onError(new Error('down'));
   timers.fire();
-  assert.equal(longpoll.last.hints.quick, true, 'after a failure we want to know quickly we are back');
+  assert.equal(longpoll.last.request.quick, true, 'after a failure we want to know quickly we are back');
 });
 
 test('each answer is followed at once by a poll from the returned cursor', () => {
@@ -172,7 +91,7 @@ test('a reconnect resumes from the last delivered id', () => {
   const { feed, timers, longpoll, seen } = makeFeed({ since: 0 });
   feed.start();
   answer(longpoll.last, [item(1), item(2)], 2);
-  longpoll.last.cb.onError(new Error('server went away'), false);
+  longpoll.last.cb.onError(new Error('server went away'));
   timers.fire();
   assert.equal(longpoll.last.cursor, 2);
   answer(longpoll.last, [item(3)], 3);
@@ -221,7 +140,7 @@ test('a throwing listener with no error listener goes to console.error', (t) => 
   t.mock.method(console, 'error', (...args) => logged.push(args));
   const timers = fakeTimers();
   const longpoll = fakeTransport();
-  const feed = new LiveFeed({ transport: 'longpoll', since: 0, timers, transports: { longpoll } });
+  const feed = new LiveFeed({ transport: 'longpoll', since: 0, timers, transports: { longpoll }, environment: fakeEnvironment() });
   const delivered = [];
   feed.on('status', () => {
     throw new Error('status painter bug');
@@ -271,7 +190,7 @@ test('an unanswered long-poll is abandoned after the watchdog and retried from t
 test('a request the server rejects as wrong ends in the error status without retrying', () => {
   const { feed, timers, longpoll, seen } = makeFeed();
   feed.start();
-  longpoll.last.cb.onError(new Error('HTTP 400: bad channel name'), true);
+  longpoll.last.cb.onError(Object.assign(new Error('HTTP 400: bad channel name'), { status: 400, fatal: true }));
   assert.equal(feed.status, 'error');
   assert.deepEqual(seen.statuses, ['connecting', 'error']);
   assert.equal(timers.count, 0);
@@ -312,7 +231,7 @@ test('auto falls back to long-polling at once when the stream fails before openi
   const { feed, timers, sse, longpoll, seen } = makeFeed({ transport: 'auto', since: 4 });
   feed.start();
   assert.equal(feed.transport, 'sse');
-  sse.last.cb.onError(new Error('stream failed'), false);
+  sse.last.cb.onError(new Error('stream failed'));
   assert.equal(sse.last.aborted, true);
   assert.equal(feed.transport, 'longpoll');
   assert.equal(longpoll.opens.length, 1, 'no backoff delay before the fallback');
@@ -321,7 +240,7 @@ test('auto falls back to long-polling at once when the stream fails before openi
   assert.deepEqual(seen.items, [5]);
   assert.deepEqual(seen.statuses, ['connecting', 'live']);
   // Fallen back for good: a later failure retries long-polling, not the stream.
-  longpoll.last.cb.onError(new Error('down'), false);
+  longpoll.last.cb.onError(new Error('down'));
   timers.fire();
   assert.equal(sse.opens.length, 1);
   assert.equal(longpoll.opens.length, 3);
@@ -343,13 +262,13 @@ test('auto keeps the stream once it has worked, retrying it with backoff', () =>
   sse.last.cb.onOpen();
   sse.last.cb.onItems([item(1)], 1);
   assert.equal(timers.count, 0, 'an open stream has no deadline');
-  sse.last.cb.onError(new Error('stream ended'), false);
+  sse.last.cb.onError(new Error('stream ended'));
   assert.equal(feed.status, 'reconnecting');
   timers.fire();
   assert.equal(sse.opens.length, 2);
   assert.equal(sse.last.cursor, 1);
   // The new stream fails before opening (server still down): still not a reason to fall back.
-  sse.last.cb.onError(new Error('connection refused'), false);
+  sse.last.cb.onError(new Error('connection refused'));
   timers.fire();
   assert.equal(sse.opens.length, 3);
   assert.equal(longpoll.opens.length, 0);
@@ -362,18 +281,20 @@ test('auto keeps the stream once it has worked, retrying it with backoff', () =>
 test('forced sse retries a stream that never opens instead of falling back', () => {
   const { feed, timers, sse, longpoll } = makeFeed({ transport: 'sse' });
   feed.start();
-  sse.last.cb.onError(new Error('stream failed'), false);
+  sse.last.cb.onError(new Error('stream failed'));
   assert.equal(feed.status, 'reconnecting');
   timers.fire();
   assert.equal(sse.opens.length, 2);
   assert.equal(longpoll.opens.length, 0);
 });
 
-test('auto uses long-polling where there is no EventSource', () => {
+test('auto uses long-polling where a response cannot be read as a stream', (t) => {
   const timers = fakeTimers();
   const longpoll = fakeTransport();
-  const feed = new LiveFeed({ transport: 'auto', timers, transports: { longpoll } });
-  assert.equal(typeof EventSource, 'undefined', 'node has no EventSource');
+  const { ReadableStream } = globalThis;
+  delete globalThis.ReadableStream;
+  t.after(() => (globalThis.ReadableStream = ReadableStream));
+  const feed = new LiveFeed({ transport: 'auto', timers, transports: { longpoll }, environment: fakeEnvironment() });
   feed.start();
   assert.equal(feed.transport, 'longpoll');
   assert.equal(longpoll.opens.length, 1);
@@ -383,158 +304,7 @@ test('an unknown transport name is refused', () => {
   assert.throws(() => new LiveFeed({ transport: 'websocket' }), /transport must be/);
 });
 
-// ---- the real transports, against a fake fetch and a fake EventSource ----------------------
-
-function flush() {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function fakeFetch(t, replies) {
-  const calls = [];
-  t.mock.method(globalThis, 'fetch', async (url, init) => {
-    calls.push({ url, init });
-    const reply = replies.shift();
-    if (!reply) return new Promise(() => {}); // held, like a long-poll with nothing to say
-    if (reply instanceof Error) throw reply;
-    return new Response(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body), {
-      status: reply.status || 200,
-    });
-  });
-  return calls;
-}
-
-test('long-poll asks /real_time_feed with channels, cursor and the quick timeout', async (t) => {
-  const calls = fakeFetch(t, [{ body: { items: [item(6), item(7)], cursor: 7 } }]);
-  const feed = new LiveFeed({
-    url: 'http://feed.test/',
-    channels: 'news, sport',
-    since: 5,
-    transport: 'longpoll',
-    timers: fakeTimers(),
-  });
-  const got = [];
-  feed.on('item', (it) => got.push(it.id));
-  feed.start();
-  await flush();
-  assert.equal(calls[0].url, 'http://feed.test/real_time_feed?channel=news,sport&since=5&timeout=1');
-  assert.deepEqual(got, [6, 7]);
-  assert.equal(calls[1].url, 'http://feed.test/real_time_feed?channel=news,sport&since=7');
-  feed.close();
-  assert.equal(calls[1].init.signal.aborted, true, 'close() aborts the held poll');
-});
-
-test('long-poll reports a 400 answer as an error that ends the feed', async (t) => {
-  fakeFetch(t, [{ status: 400, body: { error: 'bad channel name' } }]);
-  const timers = fakeTimers();
-  const feed = new LiveFeed({ url: 'http://feed.test', channels: ['no spaces'], transport: 'longpoll', timers });
-  const errors = [];
-  feed.on('error', (e) => errors.push(e.message));
-  feed.start();
-  await flush();
-  assert.equal(feed.status, 'error');
-  assert.deepEqual(errors, ['HTTP 400: bad channel name']);
-  assert.equal(timers.count, 0);
-});
-
-test('long-poll retries after a 503 or a network failure', async (t) => {
-  fakeFetch(t, [{ status: 503, body: 'Service Unavailable' }, new TypeError('fetch failed')]);
-  const timers = fakeTimers();
-  const feed = new LiveFeed({ url: 'http://feed.test', transport: 'longpoll', timers, random: () => 1 });
-  feed.start();
-  await flush();
-  assert.equal(feed.status, 'reconnecting');
-  timers.fire();
-  await flush();
-  assert.equal(feed.status, 'reconnecting');
-  assert.equal(timers.only().ms, 2000);
-});
-
-test('long-poll passes truncated on to the page', async (t) => {
-  fakeFetch(t, [{ body: { items: [item(30)], cursor: 30, truncated: true } }]);
-  const feed = new LiveFeed({ url: 'http://feed.test', since: 3, transport: 'longpoll', timers: fakeTimers() });
-  const events = [];
-  feed.on('truncated', (n) => events.push(['truncated', n.cursor]));
-  feed.on('item', (it) => events.push(['item', it.id]));
-  feed.start();
-  await flush();
-  assert.deepEqual(events, [
-    ['truncated', 30],
-    ['item', 30],
-  ]);
-  feed.close();
-});
-
-class FakeEventSource {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.closed = false;
-    this.listeners = {};
-    FakeEventSource.all.push(this);
-  }
-  addEventListener(name, fn) {
-    (this.listeners[name] = this.listeners[name] || []).push(fn);
-  }
-  close() {
-    this.closed = true;
-  }
-  emit(name, data) {
-    for (const fn of this.listeners[name] || []) fn({ type: name, data });
-  }
-}
-
-test('sse opens /real_time_feed/stream untyped, delivers items and truncated notices', (t) => {
-  FakeEventSource.all = [];
-  globalThis.EventSource = FakeEventSource;
-  t.after(() => delete globalThis.EventSource);
-  const timers = fakeTimers();
-  const feed = new LiveFeed({ url: 'http://feed.test', channels: ['a', 'b'], since: 9, transport: 'sse', timers });
-  const events = [];
-  feed.on('item', (it) => events.push(['item', it.id, it.type]));
-  feed.on('truncated', (n) => events.push(['truncated', n.cursor]));
-  feed.on('status', (s) => events.push(['status', s]));
-  feed.start();
-  const es = FakeEventSource.all[0];
-  assert.equal(es.url, 'http://feed.test/real_time_feed/stream?channel=a,b&since=9&typed=0');
-  es.emit('open');
-  es.emit('truncated', '{"cursor":12}');
-  es.emit('message', JSON.stringify(item(13, { type: 'score' })));
-  es.emit('message', JSON.stringify(item(13))); // a repeat is dropped
-  es.emit('message', JSON.stringify(item(14)));
-  assert.deepEqual(events, [
-    ['status', 'connecting'],
-    ['status', 'live'],
-    ['truncated', 12],
-    ['item', 13, 'score'],
-    ['item', 14, undefined],
-  ]);
-
-  // On error we close the EventSource ourselves and reopen from our cursor after backoff.
-  es.emit('error');
-  assert.equal(es.closed, true);
-  assert.equal(feed.status, 'reconnecting');
-  timers.fire();
-  assert.equal(FakeEventSource.all[1].url, 'http://feed.test/real_time_feed/stream?channel=a,b&since=14&typed=0');
-  feed.close();
-  assert.equal(FakeEventSource.all[1].closed, true);
-});
-
-test('sse ignores an event that is not an item, and says so', (t) => {
-  FakeEventSource.all = [];
-  globalThis.EventSource = FakeEventSource;
-  t.after(() => delete globalThis.EventSource);
-  const feed = new LiveFeed({ transport: 'sse', timers: fakeTimers() });
-  const errors = [];
-  const items = [];
-  feed.on('error', (e) => errors.push(e.message));
-  feed.on('item', (it) => items.push(it.id));
-  feed.start();
-  const es = FakeEventSource.all[0];
-  assert.equal(es.url, '/real_time_feed/stream?typed=0');
-  es.emit('open');
-  es.emit('message', 'not json');
-  es.emit('message', JSON.stringify(item(2)));
-  assert.deepEqual(items, [2]);
-  assert.equal(errors.length, 1);
-  assert.equal(feed.status, 'live');
+test('a channel name the server would refuse is refused at once', () => {
+  assert.throws(() => new LiveFeed({ channels: ['no spaces'] }), /channel name is 1-64 characters/);
+  assert.throws(() => new LiveFeed({ channels: 'x'.repeat(65) }), /channel name/);
 });
