@@ -133,7 +133,7 @@ TEST_CASE("a token already expired ends its stream at once, and a far one never"
   CHECK_FALSE(Authorizer::SteadyExpiry(decision));
 }
 
-TEST_CASE("the hook is asked on a worker; the same question is then answered from its cache") {
+TEST_CASE("the hook is asked on a worker, and the same question then answered from its cache") {
   testing::AuthApp app;
   Context c{WithHook(app.port())};
   const Authorizer authorizer(c.context);
