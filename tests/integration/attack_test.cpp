@@ -190,7 +190,7 @@ TEST_CASE("a chunk size of -2 is refused") {
   CheckAlive(server);
 }
 
-TEST_CASE("64 MiB bodies to an unknown path are refused before they are read; memory stays flat") {
+TEST_CASE("64 MiB bodies to an unknown path are refused before they are read, memory stays flat") {
   ServerProcess server;
   const long before = RssKiB(server);
   const std::string chunk(64 * 1024, 'x');

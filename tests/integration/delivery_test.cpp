@@ -17,6 +17,14 @@ using std::chrono::seconds;
 
 namespace {
 
+// Sanitizers keep freed memory in quarantine and add shadow memory: the server's size says
+// nothing about what it holds then.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMemoryIsMeaningful = false;
+#else
+constexpr bool kMemoryIsMeaningful = true;
+#endif
+
 long RssKiB(const ServerProcess& server) {
   std::ifstream status("/proc/" + std::to_string(server.pid()) + "/status");
   std::string line;
@@ -158,7 +166,7 @@ TEST_CASE("200 streams that stop reading through a 10 MB burst are kept, then ge
                                          << " KiB");
   // What the server holds is the backlog itself (about 10 MB) plus at most one batch per
   // stream, shared by streams at the same cursor: far below 200 queues of a burst each.
-  CHECK(during - before < 10'000 + 200 * 64 + 8'192);
+  if (kMemoryIsMeaningful) CHECK(during - before < 10'000 + 200 * 64 + 8'192);
   CHECK(Health(server.port())["waiting"] == 200);
   for (auto& stream : streams) REQUIRE(stream->ReadUntil(ids.size()));
   for (auto& stream : streams) {

@@ -125,7 +125,7 @@ TEST_CASE("a batch publish gets consecutive ids, answered per item, all delivere
   CHECK(read[2]["data"] == 3);
 }
 
-TEST_CASE("one bad item refuses the whole batch; nothing of it is kept") {
+TEST_CASE("one bad item refuses the whole batch, nothing of it is kept") {
   ServerProcess server;
   HttpResponse answer = PostJson(server.port(), R"([{"data":1},{"nodata":2},{"data":3}])");
   CHECK(answer.status == 400);

@@ -35,7 +35,7 @@ TEST_CASE("an answer is found until the ttl has passed") {
   CHECK(cache.size() == 0);  // The expired entry went with the lookup.
 }
 
-TEST_CASE("a denial is remembered with its message; a failure is not") {
+TEST_CASE("a denial is remembered with its message, a failure is not") {
   AuthCache cache = Cache();
   cache.Store("denied", RefuseAuth(403, "no access to user.43"), kStart);
   cache.Store("failed", RefuseAuth(503, "authorization unavailable"), kStart);

@@ -67,7 +67,7 @@ TEST_CASE("a poll reads after its cursor within the answer's bounds") {
   CHECK(read.max_bytes == 999);
 }
 
-TEST_CASE("with nothing new a poll waits; at its deadline it answers empty, cursor unchanged") {
+TEST_CASE("with nothing new a poll waits, at its deadline it answers empty, cursor unchanged") {
   const LongPollSession poll = Open({{"since", "7"}});
   CHECK_FALSE(poll.Answer(Items({}), false));
   std::optional<Reply> answer = poll.Answer(Items({}), true);
@@ -89,7 +89,7 @@ TEST_CASE("items are answered with the last one's id as the cursor") {
         std::vector<std::pair<std::string, std::string>>{{"Cache-Control", "no-store"}});
 }
 
-TEST_CASE("a truncated read is answered at once; with nothing retained it resumes at the head") {
+TEST_CASE("a truncated read is answered at once, with nothing retained it resumes at the head") {
   std::optional<Reply> answer = Open({{"since", "7"}}).Answer(Items({}, true), false);
   REQUIRE(answer);
   CHECK(json::parse(answer->body) == json::parse(R"({"items":[],"cursor":500,"truncated":true})"));
@@ -104,7 +104,7 @@ TEST_CASE("a store that cannot be read answers 503 with Retry-After") {
   CHECK(answer->headers == std::vector<std::pair<std::string, std::string>>{{"Retry-After", "1"}});
 }
 
-TEST_CASE("polls at one cursor and channel set share a read key; a final read has its own") {
+TEST_CASE("polls at one cursor and channel set share a read key, a final read has its own") {
   CHECK(Open({{"since", "7"}}).ReadKey(false) == Open({{"since", "7"}}).ReadKey(false));
   CHECK(Open({{"since", "7"}}).ReadKey(false) != Open({{"since", "8"}}).ReadKey(false));
   CHECK(Open({{"since", "7"}}).ReadKey(false) != Open({{"since", "7"}}).ReadKey(true));

@@ -390,7 +390,7 @@ TEST_CASE("a batch gets consecutive ids, in order, and is kept whole or not at a
   CHECK(Read(store, {"a", "b", "c"}, 0, 100).items.size() == 3);
 }
 
-TEST_CASE("an idempotency key replays the first publish; another request under it conflicts") {
+TEST_CASE("an idempotency key replays the first publish, another request under it conflicts") {
   FakeWallClock time;
   MemoryStore store({}, time.AsWallClock());
   AppendResult first = store.Append(Batch({{"c", "", "1"}, {"c", "", "2"}}, "k", "print-1"));

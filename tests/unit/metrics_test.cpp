@@ -50,7 +50,7 @@ TEST_CASE("bumped instruments show in the exposition under their names and label
   CHECK(SampleValue(text, "livefeed_request_duration_seconds_count{endpoint=\"other\"}") == "0");
 }
 
-TEST_CASE("rejected publishes show only the statuses answered; a nonsense status is 'other'") {
+TEST_CASE("rejected publishes show only the statuses answered, a nonsense status is 'other'") {
   Registry registry;
   CHECK_FALSE(HasFamily(registry.Render(), "livefeed_publishes_rejected_total"));
   registry.publishes_rejected[413].Add(2);

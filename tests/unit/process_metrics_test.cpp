@@ -14,7 +14,7 @@
 namespace livefeed::metrics {
 namespace {
 
-TEST_CASE("an opened file adds one open descriptor; the limit is the soft RLIMIT_NOFILE") {
+TEST_CASE("an opened file adds one open descriptor, the limit is the soft RLIMIT_NOFILE") {
   const std::uint64_t before = ReadProcessSample().open_fds.value();
   const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   REQUIRE(fd >= 0);

@@ -279,7 +279,7 @@ TEST_CASE("a malformed trailer is refused") {
       400);
 }
 
-TEST_CASE("Expect: 100-continue is noted; any other expectation is 417") {
+TEST_CASE("Expect: 100-continue is noted, any other expectation is 417") {
   RequestParser parser;
   parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n");
   REQUIRE(parser.state() == RequestParser::State::kReady);

@@ -17,7 +17,7 @@ TEST_CASE("a head has the status line, fields, length and keep-alive, then a bla
         "Content-Length: 12\r\nKeep-Alive: timeout=75\r\n\r\n");
 }
 
-TEST_CASE("a last answer says Connection: close; a stream is chunked; a HEAD may have no length") {
+TEST_CASE("a last answer says Connection: close, a stream is chunked, a HEAD may have no length") {
   CHECK(FormatResponseHead({.status = 400, .close = true}) ==
         "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   CHECK(FormatResponseHead({.status = 200, .body = ResponseHead::Body::kChunked, .close = true})

@@ -96,7 +96,7 @@ TEST_CASE("a truncation notice without items resumes at the store's head") {
         "id: 99\nevent: truncated\ndata: {\"cursor\":99}\n\n");
 }
 
-TEST_CASE("a read asks for one bounded batch after the cursor; the cursor moves past it") {
+TEST_CASE("a read asks for one bounded batch after the cursor, the cursor moves past it") {
   SseSession session = Open(Query({{"since", "5"}}), "", {.max_items = 10, .batch_bytes = 4096});
   const ReadRequest read = session.BeginRead();
   CHECK(read.since == 5);
@@ -123,7 +123,7 @@ TEST_CASE("a failed read leaves the cursor where it was") {
   CHECK(session.cursor() == 5);
 }
 
-TEST_CASE("streams at the same cursor and channels share a key; typed or not, they do not") {
+TEST_CASE("streams at the same cursor and channels share a key, typed or not, they do not") {
   CHECK(Open(Query({{"since", "5"}})).ReadKey() == Open({}, "5").ReadKey());
   CHECK(Open(Query({{"since", "5"}})).ReadKey() != Open(Query({{"since", "6"}})).ReadKey());
   CHECK(Open(Query({{"since", "5"}})).ReadKey() !=
