@@ -14,9 +14,9 @@
 namespace livefeed {
 
 struct RedisConnection::Impl {
-  EventLoop& loop;
+  RedisEventLoop& loop;
   redisAsyncContext* context = nullptr;  // Null once hiredis has freed it.
-  EventLoop::Handle watch = 0;
+  RedisEventLoop::Handle watch = 0;
   bool reading = false, writing = false;
   bool closed_reported = false;
   std::function<void()> on_connected;
@@ -24,7 +24,7 @@ struct RedisConnection::Impl {
   // Shared with posted tasks so that they can tell whether this object still exists.
   std::shared_ptr<Impl*> self = std::make_shared<Impl*>(this);
 
-  explicit Impl(EventLoop& l) : loop(l) {}
+  explicit Impl(RedisEventLoop& l) : loop(l) {}
 
   void UpdateMask() {
     std::uint32_t events = 0;
@@ -153,7 +153,7 @@ bool SendArgv(Impl& impl, redisCallbackFn* thunk, RedisConnection::OnReply* call
 
 }  // namespace
 
-RedisConnection::RedisConnection(EventLoop& loop, const std::string& host, int port,
+RedisConnection::RedisConnection(RedisEventLoop& loop, const std::string& host, int port,
                                  std::function<void()> on_connected,
                                  std::function<void(const std::string&)> on_closed)
     : impl_(std::make_unique<Impl>(loop)) {

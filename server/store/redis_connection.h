@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "store/event_loop.h"
+#include "store/redis_event_loop.h"
 
 namespace livefeed {
 
@@ -34,7 +34,7 @@ class RedisConnection {
   // runs once the TCP connection is up; `on_closed` runs once when it ends for any reason,
   // with why, always from a posted task (never inside a call into this object), and never
   // after the object is destroyed.
-  RedisConnection(EventLoop& loop, const std::string& host, int port,
+  RedisConnection(RedisEventLoop& loop, const std::string& host, int port,
                   std::function<void()> on_connected,
                   std::function<void(const std::string& why)> on_closed);
   ~RedisConnection();  // Close().

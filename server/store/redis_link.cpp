@@ -6,8 +6,8 @@ namespace livefeed {
 
 using std::chrono::milliseconds;
 
-RedisLink::RedisLink(EventLoop& loop, RedisEndpoint endpoint, LinkTiming timing, std::string name,
-                     Events events)
+RedisLink::RedisLink(RedisEventLoop& loop, RedisEndpoint endpoint, LinkTiming timing,
+                     std::string name, Events events)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
       timing_(timing),
@@ -54,7 +54,7 @@ void RedisLink::ArmDeadlineTimer() {
 }
 
 void RedisLink::CheckDeadline() {
-  if (deadlines_.empty() || deadlines_.front() > EventLoop::Clock::now()) return;
+  if (deadlines_.empty() || deadlines_.front() > RedisEventLoop::Clock::now()) return;
   Restart(name_ + ": Redis did not answer within " + std::to_string(timing_.op_timeout.count()) +
           " ms");
 }
@@ -139,7 +139,7 @@ bool RedisLink::SendRaw(const std::vector<std::string>& args, RedisConnection::O
         if (generation == generation_ && !deadlines_.empty()) deadlines_.pop_front();
         on_reply(r);
       });
-  if (sent) deadlines_.push_back(EventLoop::Clock::now() + timing_.op_timeout);
+  if (sent) deadlines_.push_back(RedisEventLoop::Clock::now() + timing_.op_timeout);
   return sent;
 }
 

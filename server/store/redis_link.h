@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "store/event_loop.h"
 #include "store/redis_connection.h"
+#include "store/redis_event_loop.h"
 #include "store/redis_url.h"
 
 namespace livefeed {
@@ -33,7 +33,7 @@ class RedisLink {
     std::function<void(const std::string& why)> on_down;  // Any failure: not ready, and why.
   };
 
-  RedisLink(EventLoop& loop, RedisEndpoint endpoint, LinkTiming timing, std::string name,
+  RedisLink(RedisEventLoop& loop, RedisEndpoint endpoint, LinkTiming timing, std::string name,
             Events events);
   ~RedisLink();
 
@@ -64,7 +64,7 @@ class RedisLink {
   void ArmDeadlineTimer();
   bool SendRaw(const std::vector<std::string>& args, RedisConnection::OnReply on_reply);
 
-  EventLoop& loop_;
+  RedisEventLoop& loop_;
   const RedisEndpoint endpoint_;
   const LinkTiming timing_;
   const std::string name_;
@@ -76,10 +76,10 @@ class RedisLink {
   bool restarting_ = false;  // Closed by Restart, which reported why.
   std::chrono::milliseconds backoff_;
   std::chrono::milliseconds check_period_;
-  EventLoop::Handle reconnect_timer_ = 0;
-  EventLoop::Handle deadline_timer_ = 0;
+  RedisEventLoop::Handle reconnect_timer_ = 0;
+  RedisEventLoop::Handle deadline_timer_ = 0;
   // Deadlines of the commands sent and not answered, oldest first (replies come in order).
-  std::deque<EventLoop::Clock::time_point> deadlines_;
+  std::deque<RedisEventLoop::Clock::time_point> deadlines_;
   std::uint64_t generation_ = 0;  // Of connection_: replies of an older one are ignored.
   std::uint64_t errors_ = 0, reconnects_ = 0;
   std::string last_error_;

@@ -25,8 +25,8 @@
 #include "core/id_clock.h"
 #include "core/store.h"
 #include "store/channel_tail.h"
-#include "store/event_loop.h"
 #include "store/redis_codec.h"
+#include "store/redis_event_loop.h"
 #include "store/redis_link.h"
 #include "store/redis_scripts.h"
 #include "store/redis_url.h"
@@ -102,7 +102,7 @@ class RedisStore final : public Store {
   const WallClock clock_;
   const RedisKeys keys_;
   Listener listener_;  // Set before Start.
-  EventLoop loop_;
+  RedisEventLoop loop_;
   std::thread thread_;
   bool started_ = false;  // Start/Stop callers' own state.
 
@@ -122,8 +122,8 @@ class RedisStore final : public Store {
   std::string probe_expected_;
   std::uint64_t probe_count_ = 0;
   bool probe_outstanding_ = false;
-  EventLoop::Handle probe_timer_ = 0;
-  EventLoop::Clock::time_point subscribed_since_{};
+  RedisEventLoop::Handle probe_timer_ = 0;
+  RedisEventLoop::Clock::time_point subscribed_since_{};
 
   std::atomic<bool> usable_{false};  // Commands may go to Redis (scripts loaded).
   std::atomic<bool> subscribed_flag_{false};

@@ -27,7 +27,7 @@ bool IsArrayOf(const RedisReply& reply, std::size_t size) {
 }  // namespace
 
 void RedisStore::OnSubscriberReady() {
-  subscribed_since_ = EventLoop::Clock::now();
+  subscribed_since_ = RedisEventLoop::Clock::now();
   subscriber_->Subscribe(keys_.announce, [this](const RedisReply* reply) { OnMessage(reply); });
 }
 
@@ -216,7 +216,7 @@ void RedisStore::Reset(const SyncPosition& position) {
 }
 
 void RedisStore::Probe() {
-  const auto now = EventLoop::Clock::now();
+  const auto now = RedisEventLoop::Clock::now();
   if (subscriber_->ready() && !subscribed_ &&
       now - subscribed_since_ > options_.timing.op_timeout) {
     subscriber_->Restart("subscription: SUBSCRIBE was not confirmed");

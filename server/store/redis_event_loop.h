@@ -14,15 +14,15 @@
 
 namespace livefeed {
 
-class EventLoop {
+class RedisEventLoop {
  public:
   using Clock = std::chrono::steady_clock;
   using Handle = std::uint64_t;
 
-  EventLoop();
-  ~EventLoop();
-  EventLoop(const EventLoop&) = delete;
-  EventLoop& operator=(const EventLoop&) = delete;
+  RedisEventLoop();
+  ~RedisEventLoop();
+  RedisEventLoop(const RedisEventLoop&) = delete;
+  RedisEventLoop& operator=(const RedisEventLoop&) = delete;
 
   // Runs until Stop, on the calling thread; tasks posted before Stop all run.
   void Run();

@@ -1,4 +1,4 @@
-#include "store/event_loop.h"
+#include "store/redis_event_loop.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,10 +9,10 @@
 
 namespace livefeed {
 namespace {
-constexpr EventLoop::Handle kWakeHandle = 0;
+constexpr RedisEventLoop::Handle kWakeHandle = 0;
 }
 
-EventLoop::EventLoop() {
+RedisEventLoop::RedisEventLoop() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd failed");
@@ -22,12 +22,12 @@ EventLoop::EventLoop() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
 }
 
-EventLoop::~EventLoop() {
+RedisEventLoop::~RedisEventLoop() {
   ::close(wake_fd_);
   ::close(epoll_fd_);
 }
 
-void EventLoop::Post(std::function<void()> task) {
+void RedisEventLoop::Post(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
     posted_.push_back(std::move(task));
@@ -36,7 +36,7 @@ void EventLoop::Post(std::function<void()> task) {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void EventLoop::Stop() {
+void RedisEventLoop::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -45,7 +45,7 @@ void EventLoop::Stop() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void EventLoop::Run() {
+void RedisEventLoop::Run() {
   epoll_event events[64];
   for (;;) {
     const int n = ::epoll_wait(epoll_fd_, events, 64, MillisToNextTimer());
@@ -70,7 +70,7 @@ void EventLoop::Run() {
   }
 }
 
-void EventLoop::RunPosted() {
+void RedisEventLoop::RunPosted() {
   std::vector<std::function<void()>> tasks;
   {
     std::lock_guard lock(mu_);
@@ -79,8 +79,8 @@ void EventLoop::RunPosted() {
   for (auto& task : tasks) task();
 }
 
-EventLoop::Handle EventLoop::Watch(int fd, std::uint32_t events,
-                                   std::function<void(std::uint32_t)> on_event) {
+RedisEventLoop::Handle RedisEventLoop::Watch(int fd, std::uint32_t events,
+                                             std::function<void(std::uint32_t)> on_event) {
   const Handle handle = next_handle_++;
   epoll_event event{};
   event.events = events;
@@ -92,7 +92,7 @@ EventLoop::Handle EventLoop::Watch(int fd, std::uint32_t events,
   return handle;
 }
 
-void EventLoop::Modify(Handle handle, std::uint32_t events) {
+void RedisEventLoop::Modify(Handle handle, std::uint32_t events) {
   auto it = watched_.find(handle);
   if (it == watched_.end()) return;
   epoll_event event{};
@@ -101,14 +101,14 @@ void EventLoop::Modify(Handle handle, std::uint32_t events) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, it->second.fd, &event);
 }
 
-void EventLoop::Unwatch(Handle handle) {
+void RedisEventLoop::Unwatch(Handle handle) {
   auto it = watched_.find(handle);
   if (it == watched_.end()) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
   watched_.erase(it);
 }
 
-EventLoop::Handle EventLoop::RunAfter(Clock::duration delay, std::function<void()> task) {
+RedisEventLoop::Handle RedisEventLoop::RunAfter(Clock::duration delay, std::function<void()> task) {
   const Handle handle = next_handle_++;
   const Clock::time_point due = Clock::now() + delay;
   timers_.emplace(std::make_pair(due, handle), std::move(task));
@@ -116,14 +116,14 @@ EventLoop::Handle EventLoop::RunAfter(Clock::duration delay, std::function<void(
   return handle;
 }
 
-void EventLoop::Cancel(Handle timer) {
+void RedisEventLoop::Cancel(Handle timer) {
   auto it = timer_due_.find(timer);
   if (it == timer_due_.end()) return;
   timers_.erase({it->second, timer});
   timer_due_.erase(it);
 }
 
-void EventLoop::RunDueTimers() {
+void RedisEventLoop::RunDueTimers() {
   const Clock::time_point now = Clock::now();
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto node = timers_.extract(timers_.begin());
@@ -132,7 +132,7 @@ void EventLoop::RunDueTimers() {
   }
 }
 
-int EventLoop::MillisToNextTimer() const {
+int RedisEventLoop::MillisToNextTimer() const {
   {
     std::lock_guard lock(mu_);
     if (!posted_.empty() || stopping_) return 0;
