@@ -64,7 +64,8 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("memory-limit", po::value(&o.memory_limit)->default_value(o.memory_limit)->value_name("BYTES"), "bytes of items kept over all channels; the oldest are evicted first (0: a quarter of the machine's memory)")
     ("max-batch", po::value(&o.max_batch)->default_value(o.max_batch)->value_name("ITEMS"), "items in one batch publish (a JSON array)")
     ("event-loops", po::value(&o.event_loops)->default_value(o.event_loops)->value_name("N"), "threads serving connections, each an event loop")
-    ("store", po::value(&o.store)->default_value(o.store), "where items are kept: memory")
+    ("store", po::value(&o.store)->default_value(o.store)->value_name("STORE"), "where items are kept: memory (this process only), or redis://[:password@]host:port[/db] shared by several nodes")
+    ("redis-prefix", po::value(&o.redis_prefix)->default_value(o.redis_prefix)->value_name("PREFIX"), "starts every Redis key and the announcement channel (with --store redis://...): nodes with the same prefix share one feed")
     ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info (one line per request), warn or error")
     ("log-format", po::value(&o.log_format)->default_value(o.log_format), "text, or json (one JSON object per line)");
   // clang-format on
@@ -153,6 +154,22 @@ std::string ParseAuthUrl(Options& o) {
   return {};
 }
 
+// --store memory, or --store redis://... split into o.redis. Returns what is wrong, if anything.
+std::string ParseStore(Options& o) {
+  if (o.store == "memory") return {};
+  if (!o.store.starts_with("redis://")) {
+    return "--store must be memory or redis://[:password@]host:port[/db], not '" + o.store + "'";
+  }
+  // The URL is not repeated: it may hold a password.
+  if (std::string why = ParseRedisUrl(o.store, &o.redis); !why.empty()) {
+    return "--store: malformed Redis URL: " + why;
+  }
+  if (std::string why = CheckRedisPrefix(o.redis_prefix); !why.empty()) {
+    return "--redis-prefix: " + why;
+  }
+  return {};
+}
+
 // The signed tokens' and the hook's options, and how they combine with the shared tokens.
 std::string CheckAuthorization(const Options& o) {
   const bool jwt = !o.jwt_secret.empty() || !o.jwt_public_key.empty();
@@ -191,7 +208,6 @@ std::string Check(const Options& o) {
   if (o.keep_alive_timeout < 1) return "--keep-alive-timeout must be >= 1";
   if (o.sse_retry < 0) return "--sse-retry must be >= 0";
   if (o.ping_interval < 1) return "--ping-interval must be >= 1";
-  if (o.store != "memory") return "--store must be 'memory'";
   if (o.max_channels < 1) return "--max-channels must be >= 1";
   if (o.header_timeout < 1) return "--header-timeout must be >= 1";
   if (o.idempotency_window < 1) return "--idempotency-window must be >= 1";
@@ -270,6 +286,9 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
     return {LoadResult::Outcome::kExitUsage, result.options, problem};
   }
   if (std::string problem = ParseAuthUrl(result.options); !problem.empty()) {
+    return {LoadResult::Outcome::kExitUsage, result.options, problem};
+  }
+  if (std::string problem = ParseStore(result.options); !problem.empty()) {
     return {LoadResult::Outcome::kExitUsage, result.options, problem};
   }
   if (std::string problem = Check(result.options); !problem.empty()) {

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "store/redis_url.h"
+
 namespace livefeed {
 
 struct Options {
@@ -22,8 +24,8 @@ struct Options {
   std::string web_root;          // Static files at "/"; empty: not served.
   std::string log_level = "info";
   std::string log_format = "text";  // "text" or "json" lines on stderr.
-  std::string trust_proxy;    // Comma-separated peer addresses whose X-Real-IP is believed.
-  std::string publish_token;  // Empty: anyone who reaches the server may publish.
+  std::string trust_proxy;          // Comma-separated peer addresses whose X-Real-IP is believed.
+  std::string publish_token;        // Empty: anyone who reaches the server may publish.
   std::string publish_token_file;
   std::string subscribe_token;  // Empty: anyone may subscribe.
   std::string subscribe_token_file;
@@ -51,7 +53,9 @@ struct Options {
   std::size_t memory_limit = 0;  // Bytes of items kept over all channels; 0: a quarter of RAM.
   std::size_t max_batch = 1000;  // Items in one batch publish.
   std::size_t event_loops = 1;   // Threads serving connections.
-  std::string store = "memory";
+  std::string store = "memory";  // "memory", or a redis:// URL (several nodes, one feed).
+  RedisEndpoint redis;           // The parts of a redis:// store, filled by LoadOptions.
+  std::string redis_prefix = "livefeed:";  // Of every Redis key and the announcements.
   std::string config_file;
 };
 

@@ -178,6 +178,7 @@ TEST_CASE("--help exits successfully and describes every option") {
                                "--web-root",
                                "--trust-proxy",
                                "--store",
+                               "--redis-prefix",
                                "--log-level",
                                "--log-format",
                                "--jwt-secret",
@@ -408,6 +409,46 @@ TEST_CASE("the hook and the other ways of deciding access are exclusive") {
     CHECK(result.outcome == Outcome::kExitUsage);
     CHECK(Contains(result.message, "--auth-url replaces"));
   }
+}
+
+TEST_CASE("--store takes a redis:// URL, split into its parts, with a prefix") {
+  LoadResult memory = Load({});
+  CHECK(memory.options.store == "memory");
+  CHECK(memory.options.redis_prefix == "livefeed:");
+
+  LoadResult plain = Load({"--store", "redis://127.0.0.1:6390"});
+  REQUIRE_MESSAGE(plain.outcome == Outcome::kRun, plain.message);
+  CHECK(plain.options.redis.host == "127.0.0.1");
+  CHECK(plain.options.redis.port == 6390);
+  CHECK(plain.options.redis.password.empty());
+  CHECK(plain.options.redis.db == 0);
+
+  LoadResult full =
+      Load({"--store=redis://:s%40cret@redis.internal:6379/2"}, {"LIVEFEED_REDIS_PREFIX=feed-a:"});
+  REQUIRE_MESSAGE(full.outcome == Outcome::kRun, full.message);
+  CHECK(full.options.redis.host == "redis.internal");
+  CHECK(full.options.redis.password == "s@cret");
+  CHECK(full.options.redis.db == 2);
+  CHECK(full.options.redis_prefix == "feed-a:");
+}
+
+TEST_CASE("a malformed --store or --redis-prefix is a usage error that never echoes a password") {
+  for (const char* store : {"redis", "mem", "redis://", "redis://:@host:1", "redis://host:0",
+                            "redis://host:port", "redis://host:6379/x", "redis://host?db=1",
+                            "rediss://host:6379", "redis://pass@host:6379"}) {
+    CAPTURE(store);
+    LoadResult result = Load({"--store", store});
+    CHECK(result.outcome == Outcome::kExitUsage);
+    CHECK(Contains(result.message, "--store"));
+  }
+  LoadResult secret = Load({"--store", "redis://:hunter2@host:99999"});
+  CHECK(secret.outcome == Outcome::kExitUsage);
+  CHECK(Contains(secret.message, "port"));
+  CHECK_FALSE(Contains(secret.message, "hunter2"));
+
+  LoadResult prefix = Load({"--store", "redis://127.0.0.1:6379", "--redis-prefix", "a b"});
+  CHECK(prefix.outcome == Outcome::kExitUsage);
+  CHECK(Contains(prefix.message, "--redis-prefix"));
 }
 
 TEST_CASE("a null environment is allowed") {
