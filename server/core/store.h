@@ -4,7 +4,8 @@
 //     and otherwise later, through a callback on its own thread: the event loop never
 //     waits for a store round trip.
 //   - A store tells its listener about every item it learns of, whether appended on this
-//     node or announced by another; that is how waiting subscribers are woken.
+//     node or announced by another; that is how waiting subscribers are woken. After a
+//     start-over it tells of "every channel" (an empty name) once.
 // Implementations are safe for concurrent use without external synchronization.
 #pragma once
 
@@ -90,6 +91,8 @@ class Store {
   using AppendDone = std::function<void(AppendResult)>;
   using ReadDone = std::function<void(ReadResult)>;
   // Told of new items on `channel`, up to id `newest`. Runs on any thread; must be quick.
+  // An empty `channel` means every channel may have news: the store started over, or came
+  // back after reads failed, so every subscriber should read again after its cursor.
   using Listener = std::function<void(const std::string& channel, std::uint64_t newest)>;
 
   virtual ~Store() = default;

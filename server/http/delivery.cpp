@@ -1,6 +1,7 @@
 #include "http/delivery.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "transport/auth/auth_decision.h"
 
@@ -26,6 +27,10 @@ const Bytes& Ping() {
   return ping;
 }
 
+// A stream whose read failed (the store down or busy) tries again after this, unless
+// news wakes it first.
+constexpr auto kRetryAfterFailure = std::chrono::seconds(1);
+
 const Bytes& LastChunk() {
   static const Bytes last = std::make_shared<const std::string>("0\r\n\r\n");
   return last;
@@ -44,6 +49,8 @@ void Delivery::AddPoll(Connection& connection, LongPollSession session) {
   const Clock::time_point deadline = session.deadline();
   auto [it, fresh] = subscribers_.emplace(id, Subscriber{&connection, std::move(session)});
   ++polls_;
+  // A poll from now is held from the start: it has no first read to fail.
+  it->second.first_read = !from_now;
   connection.phase = Connection::Phase::kSubscribed;
   host_.Arm(connection, deadline);
   // Nothing can be after "now" yet; any other cursor may have items already.
@@ -92,6 +99,11 @@ void Delivery::Wake(Subscriber& subscriber, std::uint64_t id) {
 }
 
 void Delivery::OnNews(const std::string& channel) {
+  if (channel.empty()) {
+    // Every channel may have news (the store started over or came back): all read again.
+    for (auto& [id, subscriber] : subscribers_) Wake(subscriber, id);
+    return;
+  }
   for (std::uint64_t id : index_.Of(channel)) Wake(subscribers_.at(id), id);
 }
 
@@ -149,6 +161,7 @@ void Delivery::Read(Group group) {
 }
 
 void Delivery::Deliver(const Group& group, const ReadResult& result) {
+  if (result.status != StoreStatus::kOk) return DeliverFailure(group, result);
   std::optional<Reply> answer;
   Bytes body;            // A poll's answer body.
   Bytes events, framed;  // A stream's events, and the same chunk-framed.
@@ -167,6 +180,7 @@ void Delivery::Deliver(const Group& group, const ReadResult& result) {
       continue;
     }
     const auto& poll = std::get<LongPollSession>(subscriber.session);
+    subscriber.first_read = false;
     if (!answered) {
       answered = true;
       answer = poll.Answer(result, group.final || stopping_);
@@ -189,10 +203,46 @@ void Delivery::Deliver(const Group& group, const ReadResult& result) {
   }
 }
 
+void Delivery::DeliverFailure(const Group& group, const ReadResult& result) {
+  for (std::uint64_t id : group.ids) {
+    auto it = subscribers_.find(id);
+    if (it == subscribers_.end()) continue;
+    Subscriber& subscriber = it->second;
+    subscriber.reading = false;
+    const bool woken = std::exchange(subscriber.woken_while_reading, false);
+    Connection& connection = *subscriber.connection;
+    if (std::holds_alternative<SseSession>(subscriber.session)) {
+      // Nothing is sent and the cursor stays; the stream reads again when woken, or soon.
+      subscriber.retry = true;
+      if (woken) Wake(subscriber, id);
+      host_.Arm(connection, host_.now() + kRetryAfterFailure);
+      continue;
+    }
+    const auto& poll = std::get<LongPollSession>(subscriber.session);
+    const bool final = group.final || subscriber.expired || stopping_;
+    if (final) {
+      // Held to its deadline: it times out as usual, at its own cursor.
+      ReadResult nothing;
+      nothing.head = result.head;
+      const Reply reply = *poll.Answer(nothing, /*final=*/true);
+      Forget(id);
+      host_.Answer(connection, reply, std::make_shared<const std::string>(reply.body));
+    } else if (subscriber.first_read) {
+      // Its first read: the client hears why at once and retries (503 + Retry-After).
+      const Reply reply = *poll.Answer(result, /*final=*/false);
+      Forget(id);
+      host_.Answer(connection, reply, std::make_shared<const std::string>(reply.body));
+    } else if (woken) {
+      Wake(subscriber, id);
+    }
+  }
+}
+
 void Delivery::DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
                                const Bytes& events, const Bytes& framed) {
   auto& stream = std::get<SseSession>(subscriber.session);
   stream.Advance(result);
+  subscriber.retry = false;
   if (subscriber.woken_while_reading) {
     subscriber.woken_while_reading = false;
     stream.Wake();
@@ -222,6 +272,7 @@ void Delivery::OnTimer(Connection& connection) {
     return;
   }
   auto& stream = std::get<SseSession>(subscriber.session);
+  if (std::exchange(subscriber.retry, false)) Wake(subscriber, connection.id);
   Clock::time_point next;
   switch (stream.OnTimer(host_.now(), connection.unsent(), connection.last_progress, next)) {
     case SseSession::Check::kStalled:

@@ -14,6 +14,10 @@
 //   5. A poll's deadline answers it with what there is; a stream's periodic check pings
 //      a quiet stream, ends one whose client has taken nothing for the write timeout, and
 //      ends one whose token expired with a last `event: unauthorized`.
+//   6. A read the store fails (Redis down, too busy) costs no connection: a poll's first
+//      read answers 503, a held poll waits on (its deadline answers as a timeout), a stream
+//      keeps its cursor and reads again at the next wake or a second later. News of every
+//      channel (an empty name: the store started over or came back) wakes everyone.
 // Not thread-safe: owned by one event loop.
 #pragma once
 
@@ -93,8 +97,10 @@ class Delivery {
     bool queued = false;   // In woken_ for the next round.
     bool reading = false;  // A read for it is in flight.
     bool woken_while_reading = false;
-    bool expired = false;  // A poll whose deadline passed while it was reading.
-    bool chunked = true;   // A stream's events are chunk-framed.
+    bool expired = false;    // A poll whose deadline passed while it was reading.
+    bool chunked = true;     // A stream's events are chunk-framed.
+    bool first_read = true;  // A poll none of whose reads has completed yet.
+    bool retry = false;      // A stream whose last read failed: read again at its timer.
   };
   // A group of subscribers waiting for one read.
   struct Group {
@@ -108,6 +114,8 @@ class Delivery {
   // Reads for `group`, now or later, and hands the result to Deliver.
   void Read(Group group);
   void Deliver(const Group& group, const ReadResult& result);
+  // A read the store could not answer; see step 6.
+  void DeliverFailure(const Group& group, const ReadResult& result);
   void DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
                        const Bytes& events, const Bytes& framed);
   void Forget(std::uint64_t id);

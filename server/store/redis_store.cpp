@@ -235,6 +235,8 @@ void RedisStore::LoadScripts() {
                      usable_ = true;
                      UpdateHealth();
                      if (mode_ == SyncMode::kCatchingUp) CatchUp();
+                     // Live all along, but reads failed while commands could not be sent.
+                     if (mode_ == SyncMode::kLive) WakeAll();
                    });
   }
 }

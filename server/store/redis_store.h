@@ -6,6 +6,8 @@
 //      in-memory tail (ChannelTail) grows and its listener is told. A gap in the sequence,
 //      or a new subscription, first replays the publish log from the last id applied.
 //   3. Read answers from the tail when it provably covers the cursor, else asks Redis.
+//   4. Back from an outage (or started over), the listener hears of every channel (an
+//      empty name) once: reads that failed meanwhile are made again.
 // All Redis I/O runs on the store's own thread (Start/Stop); completions and the listener
 // run there. Safe for concurrent use without external synchronization.
 #pragma once
@@ -97,6 +99,9 @@ class RedisStore final : public Store {
   void Reset(const SyncPosition& position);
   void Probe();
   void OnSubscriberDown();
+  // Tells the listener every channel may have news: after a start-over, or once the store
+  // is live again after reads may have failed (subscribers read again after their cursors).
+  void WakeAll();
 
   const RedisStoreOptions options_;
   const WallClock clock_;
@@ -113,6 +118,7 @@ class RedisStore final : public Store {
   bool subscribed_ = false;
   SyncMode mode_ = SyncMode::kDown;
   bool catch_up_pending_ = false;
+  bool was_down_ = true;  // Not live since start, or since an outage: WakeAll when live.
   std::uint64_t last_seq_ = 0;
   std::uint64_t known_origin_ = 0;  // 0: never synced.
   std::deque<News> buffer_;         // Announcements that came during a catch-up.

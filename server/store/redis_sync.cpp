@@ -11,6 +11,7 @@
 //   5. Every probe interval the node publishes a probe to itself; a probe not back by the
 //      next interval restarts the subscription (a silently dead subscription).
 #include <algorithm>
+#include <utility>
 
 #include "store/redis_store.h"
 
@@ -32,6 +33,7 @@ void RedisStore::OnSubscriberReady() {
 }
 
 void RedisStore::OnSubscriberDown() {
+  was_down_ = true;
   subscribed_ = false;
   subscribed_flag_ = false;
   mode_ = SyncMode::kDown;
@@ -153,6 +155,11 @@ void RedisStore::DrainBuffer() {
     return CatchUp();
   }
   mode_ = SyncMode::kLive;
+  if (std::exchange(was_down_, false)) WakeAll();
+}
+
+void RedisStore::WakeAll() {
+  if (listener_) listener_("", head_.load());
 }
 
 void RedisStore::Apply(const News& news) {
@@ -213,6 +220,8 @@ void RedisStore::Reset(const SyncPosition& position) {
   if (listener_) {
     for (const std::string& channel : channels) listener_(channel, position.head);
   }
+  // Channels this node never heard of may have subscribers too.
+  WakeAll();
 }
 
 void RedisStore::Probe() {

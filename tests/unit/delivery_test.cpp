@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -218,6 +219,94 @@ TEST_CASE_FIXTURE(DeliveryFixture,
   loop.RunPosted();
   REQUIRE(loop.answered.count(1));
   CHECK(json::parse(*loop.answered[1].body)["cursor"] == id);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture, "news of every channel (an empty name) wakes every subscriber") {
+  const std::uint64_t start = Publish("1", "a");
+  Client& a = Add(1);
+  Client& b = Add(2);
+  Poll(a, {{"since", std::to_string(start)}, {"channel", "a"}});
+  Stream(b, {{"since", std::to_string(start)}, {"channel", "b"}});
+  delivery.AfterRound();
+  b.Read();
+  // Items the subscribers were never told of, as after a store starts over.
+  store.SetListener(nullptr);
+  const std::uint64_t on_a = Publish("2", "a");
+  const std::uint64_t on_b = Publish("3", "b");
+  delivery.AfterRound();
+  CHECK(loop.answered.empty());
+  delivery.OnNews("");
+  CHECK(delivery.busy());
+  delivery.AfterRound();
+  REQUIRE(loop.answered.count(1));
+  CHECK(json::parse(*loop.answered[1].body)["cursor"] == on_a);
+  CHECK(EventIds(b.Read()) == std::vector<std::uint64_t>{on_b});
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture, "a poll whose first read fails is answered 503 at once") {
+  const std::uint64_t start = Publish();
+  store.set_reads_fail(true);
+  Poll(Add(1), {{"since", std::to_string(start)}});
+  delivery.AfterRound();
+  REQUIRE(loop.answered.count(1));
+  CHECK(loop.answered[1].reply.status == 503);
+  CHECK(json::parse(*loop.answered[1].body)["error"].is_string());
+  const auto& headers = loop.answered[1].reply.headers;
+  CHECK(std::find(headers.begin(), headers.end(),
+                  std::pair<std::string, std::string>("Retry-After", "1")) != headers.end());
+  CHECK(delivery.polls() == 0);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture,
+                  "a held poll keeps its connection through failed reads and times out as usual") {
+  const std::uint64_t start = Publish();
+  Client& client = Add(1);
+  Poll(client, {{"since", std::to_string(start)}, {"timeout", "5"}});
+  delivery.AfterRound();  // Its first read: nothing yet, so it is held.
+  store.set_reads_fail(true);
+  Publish("2");
+  delivery.AfterRound();  // Woken, and the read fails: it waits on.
+  CHECK(loop.answered.empty());
+  CHECK(delivery.polls() == 1);
+  delivery.OnTimer(*client.connection);  // Its deadline, and the store still fails.
+  REQUIRE(loop.answered.count(1));
+  CHECK(loop.answered[1].reply.status == 200);
+  CHECK(json::parse(*loop.answered[1].body) == json{{"items", json::array()}, {"cursor", start}});
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture, "a held poll whose read failed gets the item at the next wake") {
+  const std::uint64_t start = Publish();
+  Poll(Add(1), {{"since", std::to_string(start)}});
+  delivery.AfterRound();
+  store.set_reads_fail(true);
+  const std::uint64_t missed = Publish("2");
+  delivery.AfterRound();
+  CHECK(loop.answered.empty());
+  store.set_reads_fail(false);
+  delivery.OnNews("");  // The store is back.
+  delivery.AfterRound();
+  REQUIRE(loop.answered.count(1));
+  CHECK(json::parse(*loop.answered[1].body)["cursor"] == missed);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture,
+                  "a stream whose read fails keeps its cursor and reads again a second later") {
+  const std::uint64_t start = Publish();
+  Client& client = Add(1);
+  Stream(client, {{"since", std::to_string(start)}});
+  delivery.AfterRound();
+  client.Read();
+  store.set_reads_fail(true);
+  const std::uint64_t id = Publish("2");
+  delivery.AfterRound();
+  CHECK(client.Read().empty());
+  CHECK(loop.closed.empty());
+  CHECK(loop.armed[1] == loop.clock + seconds(1));
+  store.set_reads_fail(false);
+  loop.clock += seconds(1);
+  delivery.OnTimer(*client.connection);
+  delivery.AfterRound();
+  CHECK(EventIds(client.Read()) == std::vector<std::uint64_t>{id});
 }
 
 TEST_CASE_FIXTURE(DeliveryFixture, "streams at one cursor share each batch of events") {
