@@ -1,6 +1,7 @@
 #include "http/routes.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "transport/form_decoding.h"
 #include "transport/publish.h"
@@ -292,6 +293,9 @@ Outcome Routes::Poll(const RequestHead& head, const std::string& client, const L
   LongPollSession::Opened opened =
       LongPollSession::Open(*params, context_.options.long_poll, LongPollSession::Clock::now());
   if (!opened.session) return Answer(std::move(opened.error));
+  if (auto refusal = RefuseWithoutNow(opened.session->from_now())) {
+    return Answer(std::move(*refusal));
+  }
   return Subscribe(std::move(*opened.session), head, *params, client, later);
 }
 
@@ -305,6 +309,9 @@ Outcome Routes::Stream(const RequestHead& head, const std::string& client,
   SseSession::Opened opened = SseSession::Open(
       *params, std::string(head.Get("last-event-id").value_or("")), context_.options.sse);
   if (!opened.session) return Answer(std::move(opened.error));
+  if (auto refusal = RefuseWithoutNow(opened.session->from_now())) {
+    return Answer(std::move(*refusal));
+  }
   return Subscribe(std::move(*opened.session), head, *params, client, later);
 }
 
@@ -327,12 +334,31 @@ Outcome Routes::Subscribe(Session session, const RequestHead& head, const QueryP
 }
 
 Outcome Routes::Health() const {
+  const StoreHealth store = context_.feed.store().Health();
+  nlohmann::ordered_json body = {{"status", store.up ? "ok" : "degraded"},
+                                 {"store", store.up ? "up" : "down"}};
+  // Why, for the operator: "connection refused", "a probe did not come back", ...
+  if (!store.up) body["detail"] = store.detail;
+  body["waiting"] = context_.waiting.load();
+  body["connections"] = context_.open.load();
+  body["refused"] = context_.refused.load();
   Reply reply;
+  // A node whose store is down cannot publish or vouch for what it serves: a balancer's
+  // health check takes it out until the store is back.
+  if (!store.up) reply.status = 503;
   reply.headers.emplace_back("Cache-Control", "no-store");
-  reply.body = "{\"status\":\"ok\",\"waiting\":" + std::to_string(context_.waiting.load()) +
-               ",\"connections\":" + std::to_string(context_.open.load()) +
-               ",\"refused\":" + std::to_string(context_.refused.load()) + "}";
+  reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return Answer(std::move(reply));
+}
+
+std::optional<Reply> Routes::RefuseWithoutNow(bool from_now) const {
+  Store& store = context_.feed.store();
+  // A shared store that has never reached Redis does not know what "now" is (its head is
+  // 0, which would mean "the whole backlog" once it connects).
+  if (!from_now || store.Head() != 0 || store.Health().up) return std::nullopt;
+  Reply reply = Error(503, "the feed store is unavailable, retry shortly");
+  reply.headers.emplace_back("Retry-After", "1");
+  return reply;
 }
 
 Outcome Routes::Static(const RequestHead& head, Later later) const {

@@ -100,6 +100,8 @@ class Routes {
   Outcome Authorized(const Authorizer::Question& question, const Later& later,
                      Proceed proceed) const;
   Outcome Health() const;
+  // The 503 for a subscriber from now while the store does not know where now is.
+  std::optional<Reply> RefuseWithoutNow(bool from_now) const;
   Outcome Static(const RequestHead& head, Later later) const;
 
   ServerContext& context_;

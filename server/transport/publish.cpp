@@ -259,9 +259,12 @@ Reply PublishReply(const AppendResult& result, bool batch,
       return JsonError(422, "Idempotency-Key already used for a different request");
     case StoreStatus::kUnavailable:
     case StoreStatus::kBusy: {
+      // Unavailable may mean the connection to Redis was lost after the publish was sent:
+      // whether it was kept is unknown, so the answer does not claim either way.
       Reply reply = JsonError(503, result.status == StoreStatus::kBusy
                                        ? "the feed store is busy; nothing was published"
-                                       : "the feed store is unavailable; nothing was published");
+                                       : "the feed store is unavailable; retry (with the same "
+                                         "Idempotency-Key a retry cannot publish twice)");
       reply.headers.emplace_back("Retry-After", "1");
       return reply;
     }

@@ -62,6 +62,7 @@ TEST_CASE("healthz answers 200 with the number of held requests") {
   auto response = Get(server.port(), "/healthz");
   CHECK(response.status == 200);
   CHECK(response.Json()["status"] == "ok");
+  CHECK(response.Json()["store"] == "up");
   CHECK(response.Json()["waiting"] == 0);
 }
 
