@@ -1,5 +1,5 @@
-// livefeed: wiring only. Reads the options, builds store → feed → HTTP server, serves until
-// SIGINT/SIGTERM, then lets every held client have its answer and exits.
+// livefeed: wiring only. Reads the options, builds store (memory or Redis) → feed → HTTP
+// server, serves until SIGINT/SIGTERM, then lets every held client have its answer and exits.
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "config/config.h"
@@ -18,6 +19,7 @@
 #include "http/http_server.h"
 #include "log.h"
 #include "store/memory_store.h"
+#include "store/redis_store.h"
 #include "transport/auth/jwt.h"
 
 extern char** environ;
@@ -68,8 +70,64 @@ std::size_t DefaultMemoryLimit() {
   return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) / 4;
 }
 
+// The web root to serve: --web-root, or none when the default is missing (an installed
+// binary has no web/ beside it). False (after saying why) for a given one that is missing.
+bool ResolveWebRoot(const std::string& given, const std::string& default_web_root,
+                    std::string* web_root) {
+  *web_root = given;
+  if (given.empty() || ::access(given.c_str(), R_OK | X_OK) == 0) return true;
+  if (given != default_web_root) {
+    std::cerr << "livefeed: --web-root '" << given << "' is not a readable directory\n";
+    return false;
+  }
+  Log(LogLevel::kWarn, "no web root at " + given + ": static pages are not served");
+  web_root->clear();
+  return true;
+}
+
+// --max-connections, lowered to fit the open-file limit (raised as far as it goes).
+std::size_t FitConnections(std::size_t max_connections) {
+  const std::size_t file_limit = RaiseOpenFileLimit();
+  // Leave room for the listening socket, logs and the few files the server opens itself.
+  if (max_connections + 64 > file_limit) {
+    max_connections = file_limit > 128 ? file_limit - 64 : 64;
+    Log(LogLevel::kWarn, "--max-connections lowered to " + std::to_string(max_connections) +
+                             ": the open-file limit is " + std::to_string(file_limit));
+  }
+  return max_connections;
+}
+
 bool IsLoopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
+}
+
+HttpOptions HttpOptionsOf(const Options& o, const std::string& web_root,
+                          std::size_t max_connections) {
+  HttpOptions http;
+  http.bind = o.bind;
+  http.port = o.port;
+  http.max_connections = max_connections;
+  http.max_body = o.max_body;
+  http.web_root = web_root;
+  http.trusted_proxies = SplitList(o.trust_proxy);
+  http.cors_origins = SplitList(o.cors_origin);
+  http.publish_token = o.publish_token;
+  http.subscribe_token = o.subscribe_token;
+  http.max_batch = o.max_batch;
+  http.header_timeout = std::chrono::seconds(o.header_timeout);
+  http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
+  http.write_timeout = std::chrono::seconds(o.write_timeout);
+  http.event_loops = o.event_loops;
+  http.workers = std::max(2u, std::thread::hardware_concurrency());
+  http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
+  http.long_poll.max_timeout_seconds = o.poll_timeout;
+  http.long_poll.max_items = o.max_items;
+  http.long_poll.max_answer_bytes = o.max_answer_bytes;
+  http.sse.ping_interval = std::chrono::seconds(o.ping_interval);
+  http.sse.retry_ms = o.sse_retry;
+  http.sse.max_items = o.max_items;
+  http.sse.write_timeout = std::chrono::seconds(o.write_timeout);
+  return http;
 }
 
 // Signed channel tokens (a key) or the application's hook, as configured; config has
@@ -100,6 +158,52 @@ std::string WireAuthorization(const Options& o, HttpOptions& http) {
   return {};
 }
 
+// The store --store names: memory, or Redis shared with other nodes. Only a Redis store
+// has a thread to Start() and Stop().
+struct Stores {
+  std::unique_ptr<MemoryStore> memory;
+  std::unique_ptr<RedisStore> redis;
+  RedisEndpoint redis_endpoint;
+
+  Store& store() { return memory ? static_cast<Store&>(*memory) : *redis; }
+  // For the startup line: never the password.
+  std::string Describe() const {
+    return memory ? "memory" : "redis://" + DescribeEndpoint(redis_endpoint);
+  }
+};
+
+Stores MakeStore(const Options& o) {
+  Stores stores;
+  const std::size_t memory_limit = o.memory_limit ? o.memory_limit : DefaultMemoryLimit();
+  const std::int64_t max_age_us = std::int64_t{o.backlog_max_age} * 1'000'000;
+  const std::int64_t window_us = std::int64_t{o.idempotency_window} * 1'000'000;
+  if (o.store == "memory") {
+    stores.memory =
+        std::make_unique<MemoryStore>(MemoryStoreLimits{.max_items = o.backlog,
+                                                        .max_bytes = o.backlog_max_bytes,
+                                                        .max_age_us = max_age_us,
+                                                        .memory_limit = memory_limit,
+                                                        .max_channels = o.max_channels,
+                                                        .idempotency_window_us = window_us},
+                                      SystemWallClock());
+    return stores;
+  }
+  RedisStoreOptions redis;
+  redis.endpoint = o.redis;
+  redis.prefix = o.redis_prefix;
+  redis.limits = {.max_items = o.backlog,
+                  .max_bytes = o.backlog_max_bytes,
+                  .max_age_us = max_age_us,
+                  .max_channels = o.max_channels,
+                  .idempotency_window_us = window_us};
+  // The node's in-memory tails hold what the memory store would: the same bound.
+  redis.tail_memory = memory_limit;
+  redis.tail_channels = o.max_channels;
+  stores.redis_endpoint = o.redis;
+  stores.redis = std::make_unique<RedisStore>(std::move(redis));
+  return stores;
+}
+
 int Run(int argc, char** argv) {
   const std::string default_web_root = DefaultWebRoot();
   LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
@@ -114,26 +218,9 @@ int Run(int argc, char** argv) {
   const Options& o = loaded.options;
   SetLogLevel(*ParseLogLevel(o.log_level));
   SetLogFormat(*ParseLogFormat(o.log_format));
-
-  std::string web_root = o.web_root;
-  if (!web_root.empty() && ::access(web_root.c_str(), R_OK | X_OK) != 0) {
-    if (web_root != default_web_root) {
-      std::cerr << "livefeed: --web-root '" << web_root << "' is not a readable directory\n";
-      return 2;
-    }
-    // An installed binary has no web/ beside it: serve the feed without pages.
-    Log(LogLevel::kWarn, "no web root at " + web_root + ": static pages are not served");
-    web_root.clear();
-  }
-
-  std::size_t max_connections = o.max_connections;
-  const std::size_t file_limit = RaiseOpenFileLimit();
-  // Leave room for the listening socket, logs and the few files the server opens itself.
-  if (max_connections + 64 > file_limit) {
-    max_connections = file_limit > 128 ? file_limit - 64 : 64;
-    Log(LogLevel::kWarn, "--max-connections lowered to " + std::to_string(max_connections) +
-                             ": the open-file limit is " + std::to_string(file_limit));
-  }
+  std::string web_root;
+  if (!ResolveWebRoot(o.web_root, default_web_root, &web_root)) return 2;
+  const std::size_t max_connections = FitConnections(o.max_connections);
 
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.
   sigset_t signals;
@@ -143,13 +230,6 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  MemoryStore store({.max_items = o.backlog,
-                     .max_bytes = o.backlog_max_bytes,
-                     .max_age_us = std::int64_t{o.backlog_max_age} * 1'000'000,
-                     .memory_limit = o.memory_limit ? o.memory_limit : DefaultMemoryLimit(),
-                     .max_channels = o.max_channels,
-                     .idempotency_window_us = std::int64_t{o.idempotency_window} * 1'000'000},
-                    SystemWallClock());
   const bool publishing_open = o.publish_token.empty() && o.jwt_secret.empty() &&
                                o.jwt_public_key.empty() && o.auth_url.empty();
   if (publishing_open && !IsLoopback(o.bind)) {
@@ -157,41 +237,23 @@ int Run(int argc, char** argv) {
                              " without --publish-token, --jwt-* or --auth-url: anyone who can "
                              "reach this server can publish");
   }
-  Feed feed(store);
-
-  HttpOptions http;
-  http.bind = o.bind;
-  http.port = o.port;
-  http.max_connections = max_connections;
-  http.max_body = o.max_body;
-  http.web_root = web_root;
-  http.trusted_proxies = SplitList(o.trust_proxy);
-  http.cors_origins = SplitList(o.cors_origin);
-  http.publish_token = o.publish_token;
-  http.subscribe_token = o.subscribe_token;
+  HttpOptions http = HttpOptionsOf(o, web_root, max_connections);
   if (std::string error = WireAuthorization(o, http); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";
     return 2;
   }
-  http.max_batch = o.max_batch;
-  http.header_timeout = std::chrono::seconds(o.header_timeout);
-  http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
-  http.write_timeout = std::chrono::seconds(o.write_timeout);
-  http.event_loops = o.event_loops;
-  http.workers = std::max(2u, std::thread::hardware_concurrency());
-  http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
-  http.long_poll.max_timeout_seconds = o.poll_timeout;
-  http.long_poll.max_items = o.max_items;
-  http.long_poll.max_answer_bytes = o.max_answer_bytes;
-  http.sse.ping_interval = std::chrono::seconds(o.ping_interval);
-  http.sse.retry_ms = o.sse_retry;
-  http.sse.max_items = o.max_items;
-  http.sse.write_timeout = std::chrono::seconds(o.write_timeout);
-  HttpServer server(feed, http);
+  // Built in this order and torn down in reverse: the HTTP loops stop first, then the
+  // store's thread (whose last completions post to the loops), then the feed.
+  Stores stores = MakeStore(o);
+  Feed feed(stores.store());
+  HttpServer server(feed, std::move(http));
+  // Bind adds the loops' listeners to the feed, which must come before the store starts.
   if (std::string error = server.Bind(); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";
     return 1;
   }
+  // Returns at once: an unreachable Redis is retried in the background (/healthz says).
+  if (stores.redis) stores.redis->Start();
 
   // The first signal stops the server; main waits for that to finish before tearing
   // down what the signal thread touches. A second signal means "now".
@@ -212,12 +274,13 @@ int Run(int argc, char** argv) {
       "livefeed listening on http://%s:%d (store=%s backlog=%zu backlog-max-age=%ds "
       "poll-timeout=%ds "
       "max-connections=%zu max-body=%zu web-root=%s)\n",
-      o.bind.c_str(), server.port(), o.store.c_str(), o.backlog, o.backlog_max_age, o.poll_timeout,
-      max_connections, o.max_body, web_root.empty() ? "(none)" : web_root.c_str());
+      o.bind.c_str(), server.port(), stores.Describe().c_str(), o.backlog, o.backlog_max_age,
+      o.poll_timeout, max_connections, o.max_body, web_root.empty() ? "(none)" : web_root.c_str());
   std::fflush(stdout);
 
   server.Run();
   stopped.get_future().wait();
+  if (stores.redis) stores.redis->Stop();
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }
