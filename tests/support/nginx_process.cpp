@@ -78,7 +78,7 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-NginxProcess::NginxProcess(const std::vector<int>& upstream_ports) {
+NginxProcess::NginxProcess(const std::vector<int>& upstream_ports, const std::string& balance) {
   char pattern[] = "/tmp/livefeed-nginx-XXXXXX";
   if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
   prefix_ = pattern;
@@ -91,8 +91,9 @@ NginxProcess::NginxProcess(const std::vector<int>& upstream_ports) {
   std::string output;
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreeLoopbackPort();
-    auto [code, text] = RunScript({"start", "--prefix", prefix_, "--listen",
-                                   "127.0.0.1:" + std::to_string(port_), "--upstream", upstreams});
+    auto [code, text] =
+        RunScript({"start", "--prefix", prefix_, "--listen", "127.0.0.1:" + std::to_string(port_),
+                   "--upstream", upstreams, "--balance", balance});
     if (code == 0) return;
     output = text + ErrorLog();
     // Someone took the port between our check and nginx's bind: try another.

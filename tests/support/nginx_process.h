@@ -15,8 +15,10 @@ namespace livefeed::testing {
 
 class NginxProcess {
  public:
-  // `upstream_ports`: livefeed instances on 127.0.0.1. Throws if nginx does not start.
-  explicit NginxProcess(const std::vector<int>& upstream_ports);
+  // `upstream_ports`: livefeed instances on 127.0.0.1; `balance`: scripts/nginx --balance
+  // (hash, or round-robin for instances sharing a Redis store). Throws if nginx does not start.
+  explicit NginxProcess(const std::vector<int>& upstream_ports,
+                        const std::string& balance = "hash");
   ~NginxProcess();
 
   NginxProcess(const NginxProcess&) = delete;
