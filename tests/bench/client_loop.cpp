@@ -54,7 +54,7 @@ void ClientLoop::Open(Conn& conn) {
   ::setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(port_);
+  addr.sin_port = htons(conn.port ? conn.port : port_);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(conn.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
       errno != EINPROGRESS) {

@@ -1,8 +1,8 @@
 // The load generator's engine: one epoll loop driving many non-blocking HTTP/1.1 keep-alive
-// client connections to one loopback port. Each connection sends one request at a time and
-// parses the answer incrementally (Content-Length or chunked); a connection with a stream
-// callback gets its decoded body as it arrives (SSE). Not thread-safe: one thread owns the
-// loop, the connections and every callback.
+// client connections to a loopback port (a connection may name another one). Each connection sends
+// one request at a time and parses the answer incrementally (Content-Length or chunked); a
+// connection with a stream callback gets its decoded body as it arrives (SSE). Not thread-safe: one
+// thread owns the loop, the connections and every callback.
 #pragma once
 
 #include <chrono>
@@ -27,7 +27,8 @@ class ClientLoop;
 // One client connection. Owned by whoever opened it (usually a phase's vector); the loop
 // only refers to it, so it must outlive its registration (Close it before destroying it).
 struct Conn {
-  std::size_t index = 0;  // The caller's client number.
+  std::size_t index = 0;   // The caller's client number.
+  std::uint16_t port = 0;  // Where to connect; 0: the loop's port.
   int fd = -1;
   bool connected = false;
   bool failed = false;    // Connect/read/write error, unexpected close or bad HTTP.

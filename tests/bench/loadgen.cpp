@@ -14,6 +14,9 @@
 //             must get every item once and in order.
 //   publish   C connections post as fast as they can, no subscribers.
 //   storm     M connections opened within about a second, one request each.
+// With --publish-port Q (a second node sharing the first one's Redis store), the fan-out and
+// sustained phases publish on Q while their clients wait on --port, and the publish phase
+// spreads its connections over both.
 // Prints a markdown table on stdout, progress on stderr. Exits 1 when a correctness check
 // fails (loss, duplicates, reordering, wrong answers, unserved clients); timings are
 // reported, never asserted.
@@ -41,6 +44,7 @@ namespace {
 
 struct Options {
   std::uint16_t port = 0;
+  std::uint16_t publish_port = 0;  // 0: publish on `port` too.
   pid_t pid = 0;
   std::size_t clients = 10000;
   int rounds = 5;
@@ -315,6 +319,7 @@ class Bench {
     std::vector<Latency> rounds;
     // Connected before the clock starts: a round times the publish, not a TCP handshake.
     auto publisher = std::make_unique<Conn>();
+    publisher->port = o_.publish_port;
     loop_.Open(*publisher);
     loop_.RunUntil([&] { return publisher->connected || publisher->fd < 0; },
                    Clock::now() + std::chrono::seconds(10));
@@ -333,6 +338,7 @@ class Bench {
       round.t0 = Clock::now();
       if (publisher->fd < 0) {
         publisher = std::make_unique<Conn>();
+        publisher->port = o_.publish_port;
         loop_.Open(*publisher);
       }
       publisher->on_response = [&](Conn&, Response& res) {
@@ -647,6 +653,7 @@ class Bench {
     std::uint64_t seq = 0;
     for (auto& p : publishers) {
       p = std::make_unique<Conn>();
+      p->port = o_.publish_port;
       p->on_response = [&](Conn& conn, Response& res) {
         if (res.status == 200) {
           published.push_back(NumberAfter(res.body, "\"id\":"));
@@ -720,9 +727,11 @@ class Bench {
     const std::string& target = o_.publish_target;
     const std::size_t batch = o_.publish_batch;
     std::vector<std::unique_ptr<Conn>> conns(o_.publish_connections);
-    for (auto& c : conns) {
-      c = std::make_unique<Conn>();
-      loop_.Open(*c);
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      conns[i] = std::make_unique<Conn>();
+      // Two nodes: every other connection publishes on the second one.
+      if (i % 2 == 1) conns[i]->port = o_.publish_port;
+      loop_.Open(*conns[i]);
     }
     loop_.RunUntil(
         [&] {
@@ -876,6 +885,10 @@ class Bench {
     const Report& r = report_;
     std::ostringstream t;
     t << "| measure | result | target | met |\n|---|---|---|---|\n";
+    if (o_.publish_port) {
+      t << "| publishes go to a second node (port " << o_.publish_port
+        << "); clients wait on the first | | | |\n";
+    }
     t << "| N (waiting clients) | " << Count(r.n) << " | 10,000 (stretch 19,000) | "
       << (r.n < 10000    ? "— (small run)"
           : r.n >= 19000 ? "yes (stretch)"
@@ -924,9 +937,10 @@ class Bench {
     if (r.publish_ran) {
       const double rate = static_cast<double>(r.publish_ok) / std::max(r.publish_seconds, 1e-9);
       if (o_.publish_batch == 1) {
-        t << "| publish-only: " << o_.publish_connections << " keep-alive connections, "
-          << Fixed(o_.publish_seconds, 0) << " s | " << Count(static_cast<std::size_t>(rate))
-          << " publishes/s (" << Count(r.publish_ok) << ", " << r.publish_errors
+        t << "| publish-only: " << o_.publish_connections << " keep-alive connections"
+          << (o_.publish_port ? " over two nodes" : "") << ", " << Fixed(o_.publish_seconds, 0)
+          << " s | " << Count(static_cast<std::size_t>(rate)) << " publishes/s ("
+          << Count(r.publish_ok) << ", " << r.publish_errors
           << " errors) | ≥ Nchan's in the same run | — |\n";
       } else {
         const double items = rate * static_cast<double>(o_.publish_batch);
@@ -981,6 +995,7 @@ class Bench {
 void Usage() {
   std::cerr
       << "usage: loadgen --port P [--pid SERVER_PID] [--clients N] [--rounds R]\n"
+         "  [--publish-port Q]\n"
          "  [--sustained-clients S] [--sustained-seconds T] [--sustained-publishers K]\n"
          "  [--publish-connections C] [--publish-seconds T] [--storm M] [--storm-spread T]\n"
          "  [--cpu-seconds T] [--open-batch B] [--phases longpoll,sse,sustained,publish,storm]\n"
@@ -1017,6 +1032,8 @@ int main(int argc, char** argv) {
     try {
       if (arg == "--port")
         o.port = static_cast<std::uint16_t>(std::stoi(value));
+      else if (arg == "--publish-port")
+        o.publish_port = static_cast<std::uint16_t>(std::stoi(value));
       else if (arg == "--pid")
         o.pid = std::stoi(value);
       else if (arg == "--clients")
