@@ -89,7 +89,7 @@ void HttpLoop::Stop() {
 }
 
 void HttpLoop::Notify(const std::string& channel) {
-  if (std::this_thread::get_id() == thread_) {
+  if (std::this_thread::get_id() == thread_.load()) {
     delivery_.OnNews(channel);
     return;
   }

@@ -12,6 +12,7 @@
 // Notify and Stop are safe from any thread; everything else runs on the loop's thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -92,7 +93,8 @@ class HttpLoop final : private Delivery::Host {
   EventLoop loop_;
   Routes routes_;
   Delivery delivery_;
-  std::thread::id thread_;
+  // Set by Run; read by Notify, which a store's own thread may call before Run starts.
+  std::atomic<std::thread::id> thread_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_;
   std::vector<std::uint64_t> resume_;  // Connections with pipelined requests to serve.
