@@ -97,6 +97,18 @@ std::size_t FitConnections(std::size_t max_connections) {
   return max_connections;
 }
 
+// SIGINT and SIGTERM are taken by one thread with sigwait; every thread started after this
+// inherits the mask. SIGPIPE is ignored: a client gone mid-write is an error return.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
 bool IsLoopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
@@ -222,13 +234,7 @@ int Run(int argc, char** argv) {
   if (!ResolveWebRoot(o.web_root, default_web_root, &web_root)) return 2;
   const std::size_t max_connections = FitConnections(o.max_connections);
 
-  // Signals are taken by one thread with sigwait; every other thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = BlockStopSignals();
 
   const bool publishing_open = o.publish_token.empty() && o.jwt_secret.empty() &&
                                o.jwt_public_key.empty() && o.auth_url.empty();
