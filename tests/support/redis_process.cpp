@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +61,8 @@ void RedisProcess::Start() {
   argv.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ == 0) {
+    // It dies with the test: a test killed at its timeout leaves no server behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::execvp("redis-server", argv.data());
     std::_Exit(127);
   }

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,6 +86,8 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) 
   std::vector<char*> argv = Argv(binary, args);
   pid_ = ::fork();
   if (pid_ == 0) {
+    // It dies with the test: a test killed at its timeout leaves no server behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     ::close(out[0]);
