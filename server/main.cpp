@@ -18,6 +18,7 @@
 #include "http/auth_hook.h"
 #include "http/http_server.h"
 #include "log.h"
+#include "metrics/metrics.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
 #include "transport/auth/jwt.h"
@@ -125,6 +126,7 @@ HttpOptions HttpOptionsOf(const Options& o, const std::string& web_root,
   http.cors_origins = SplitList(o.cors_origin);
   http.publish_token = o.publish_token;
   http.subscribe_token = o.subscribe_token;
+  http.admin_token = o.admin_token;
   http.max_batch = o.max_batch;
   http.header_timeout = std::chrono::seconds(o.header_timeout);
   http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
@@ -216,6 +218,23 @@ Stores MakeStore(const Options& o) {
   return stores;
 }
 
+// Beyond loopback, what anyone who reaches the server may do without a token.
+void WarnOfOpenDoors(const Options& o) {
+  if (IsLoopback(o.bind)) return;
+  const bool publishing_open = o.publish_token.empty() && o.jwt_secret.empty() &&
+                               o.jwt_public_key.empty() && o.auth_url.empty();
+  if (publishing_open) {
+    Log(LogLevel::kWarn, "listening on " + o.bind +
+                             " without --publish-token, --jwt-* or --auth-url: anyone who can "
+                             "reach this server can publish");
+  }
+  if (o.admin_token.empty()) {
+    Log(LogLevel::kWarn, "listening on " + o.bind +
+                             " without --admin-token: anyone who can reach this server can "
+                             "read /metrics and /channels (channel names included)");
+  }
+}
+
 int Run(int argc, char** argv) {
   const std::string default_web_root = DefaultWebRoot();
   LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
@@ -236,13 +255,7 @@ int Run(int argc, char** argv) {
 
   const sigset_t signals = BlockStopSignals();
 
-  const bool publishing_open = o.publish_token.empty() && o.jwt_secret.empty() &&
-                               o.jwt_public_key.empty() && o.auth_url.empty();
-  if (publishing_open && !IsLoopback(o.bind)) {
-    Log(LogLevel::kWarn, "listening on " + o.bind +
-                             " without --publish-token, --jwt-* or --auth-url: anyone who can "
-                             "reach this server can publish");
-  }
+  WarnOfOpenDoors(o);
   HttpOptions http = HttpOptionsOf(o, web_root, max_connections);
   if (std::string error = WireAuthorization(o, http); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";
@@ -250,9 +263,11 @@ int Run(int argc, char** argv) {
   }
   // Built in this order and torn down in reverse: the HTTP loops stop first, then the
   // store's thread (whose last completions post to the loops), then the feed.
+  // Outlives the server, which counts into it and is its source of live figures.
+  metrics::Registry registry;
   Stores stores = MakeStore(o);
   Feed feed(stores.store());
-  HttpServer server(feed, std::move(http));
+  HttpServer server(feed, std::move(http), registry);
   // Bind adds the loops' listeners to the feed, which must come before the store starts.
   if (std::string error = server.Bind(); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";

@@ -46,6 +46,8 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("publish-token-file", po::value(&o.publish_token_file)->value_name("FILE"), "read the publish token from FILE (keeps it out of ps and shell history)")
     ("subscribe-token", po::value(&o.subscribe_token)->value_name("TOKEN"), "require a token to subscribe (Bearer header or ?token=)")
     ("subscribe-token-file", po::value(&o.subscribe_token_file)->value_name("FILE"), "read the subscribe token from FILE")
+    ("admin-token", po::value(&o.admin_token)->value_name("TOKEN"), "require Authorization: Bearer TOKEN for /metrics and /channels (default: anyone may read them)")
+    ("admin-token-file", po::value(&o.admin_token_file)->value_name("FILE"), "read the admin token from FILE")
     ("cors-origin", po::value(&o.cors_origin)->value_name("ORIGINS"), "comma-separated origins allowed to call from a browser; * allows any origin to subscribe (never to publish)")
     ("jwt-secret", po::value(&o.jwt_secret)->value_name("SECRET"), "accept signed channel tokens (JWT) signed with HS256 and this secret (32 bytes or more)")
     ("jwt-secret-file", po::value(&o.jwt_secret_file)->value_name("FILE"), "read the HS256 secret from FILE")
@@ -234,6 +236,7 @@ std::string ReadSecretFiles(Options& o) {
     const char* what;
   } files[] = {{o.publish_token_file, o.publish_token, "--publish-token", "a token"},
                {o.subscribe_token_file, o.subscribe_token, "--subscribe-token", "a token"},
+               {o.admin_token_file, o.admin_token, "--admin-token", "a token"},
                {o.jwt_secret_file, o.jwt_secret, "--jwt-secret", "a secret"},
                {o.jwt_public_key_file, o.jwt_public_key, nullptr, "a public key"}};
   for (const auto& [file, value, option, what] : files) {

@@ -29,6 +29,8 @@ struct Options {
   std::string publish_token_file;
   std::string subscribe_token;  // Empty: anyone may subscribe.
   std::string subscribe_token_file;
+  std::string admin_token;  // Empty: anyone may read /metrics and /channels.
+  std::string admin_token_file;
   std::string cors_origin;  // Comma-separated origins; "*" for subscribing only.
   // Signed channel tokens (JWT): one key, HS256 (a secret) or RS256/ES256 (a public key).
   std::string jwt_secret;  // Also filled from jwt_secret_file.

@@ -64,11 +64,13 @@ struct Connection {
   Clock::time_point request_start;
   std::string method, target;
   std::string client;       // The peer, or whom a trusted proxy names.
-  std::string extra_lines;  // Fields every answer to it carries (CORS), as head lines.
+  std::string request_id;   // Its X-Request-Id, kept or made.
+  std::string extra_lines;  // Fields every answer to it carries (CORS, X-Request-Id).
   bool head_only = false;   // A HEAD: the answer has no body.
   bool http10 = false;
   int status = 0;
   std::size_t bytes_sent = 0;  // Of the current answer.
+  std::size_t answered = 0;    // Answers given on this connection.
 
   bool subscribed = false;  // A poll or stream of the delivery's.
   bool streaming = false;   // An event stream (logged when it ends).

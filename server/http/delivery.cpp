@@ -38,7 +38,15 @@ const Bytes& LastChunk() {
 
 }  // namespace
 
-Delivery::Delivery(Host& host, Store& store) : host_(host), store_(store) {}
+Delivery::Delivery(Host& host, Store& store, metrics::Registry& metrics)
+    : host_(host), store_(store), metrics_(metrics) {}
+
+std::size_t Delivery::Count(const std::string& channel, std::uint64_t id) const {
+  if (id != 0) {
+    if (std::optional<std::size_t> woken = woken_counts_.Find(channel, id)) return *woken;
+  }
+  return index_.Count(channel);
+}
 
 void Delivery::AddPoll(Connection& connection, LongPollSession session) {
   const std::uint64_t id = connection.id;
@@ -98,13 +106,37 @@ void Delivery::Wake(Subscriber& subscriber, std::uint64_t id) {
   woken_.push_back(id);
 }
 
-void Delivery::OnNews(const std::string& channel) {
+void Delivery::OnNews(const std::string& channel, std::uint64_t newest, Clock::time_point at) {
   if (channel.empty()) {
     // Every channel may have news (the store started over or came back): all read again.
+    // What they read then was not published just now: no latency is measured from it.
     for (auto& [id, subscriber] : subscribers_) Wake(subscriber, id);
     return;
   }
-  for (std::uint64_t id : index_.Of(channel)) Wake(subscribers_.at(id), id);
+  const auto& ids = index_.Of(channel);
+  if (newest != 0) woken_counts_.Record(channel, newest, ids.size(), host_.now());
+  for (std::uint64_t id : ids) {
+    Subscriber& subscriber = subscribers_.at(id);
+    if (at != Clock::time_point()) {
+      // A read in flight may have missed this news: its time is the next read's.
+      Clock::time_point& start =
+          subscriber.reading ? subscriber.news_while_reading_at : subscriber.news_at;
+      if (start == Clock::time_point()) start = at;
+    }
+    Wake(subscriber, id);
+  }
+}
+
+void Delivery::ObserveLatency(metrics::Transport transport, Clock::time_point news_at) {
+  if (news_at != Clock::time_point()) {
+    metrics_.delivery_latency[transport].Observe(Clock::now() - news_at);
+  }
+}
+
+void Delivery::ReadDone(Subscriber& subscriber, metrics::Transport transport, bool sent) {
+  if (sent) ObserveLatency(transport, subscriber.news_at);
+  subscriber.news_at = subscriber.news_while_reading_at;
+  subscriber.news_while_reading_at = {};
 }
 
 void Delivery::OnDrained(Connection& connection) {
@@ -166,6 +198,7 @@ void Delivery::Deliver(const Group& group, const ReadResult& result) {
   Bytes body;            // A poll's answer body.
   Bytes events, framed;  // A stream's events, and the same chunk-framed.
   bool answered = false;
+  std::size_t polls_answered = 0, streams_sent = 0;
   for (std::uint64_t id : group.ids) {
     auto it = subscribers_.find(id);
     if (it == subscribers_.end()) continue;
@@ -176,7 +209,7 @@ void Delivery::Deliver(const Group& group, const ReadResult& result) {
         events = std::make_shared<const std::string>(stream->Format(result));
         framed = std::make_shared<const std::string>(Chunk(*events));
       }
-      DeliverToStream(id, subscriber, result, events, framed);
+      if (DeliverToStream(id, subscriber, result, events, framed)) ++streams_sent;
       continue;
     }
     const auto& poll = std::get<LongPollSession>(subscriber.session);
@@ -189,6 +222,7 @@ void Delivery::Deliver(const Group& group, const ReadResult& result) {
     if (!answer) {
       // Nothing yet: it waits on, reading again if news came during this read, or for its
       // final answer if its deadline passed during it.
+      ReadDone(subscriber, metrics::Transport::kLongPoll, false);
       if (subscriber.expired) {
         Read({poll.ReadKey(/*final=*/true), poll.NextRead(), /*final=*/true, {id}});
       } else if (subscriber.woken_while_reading) {
@@ -198,9 +232,22 @@ void Delivery::Deliver(const Group& group, const ReadResult& result) {
       continue;
     }
     Connection& connection = *subscriber.connection;
+    const Clock::time_point news_at = subscriber.news_at;
     Forget(id);
     host_.Answer(connection, *answer, body);
+    ++polls_answered;
+    // Written by now (as much as the socket takes): the sample's end.
+    ObserveLatency(metrics::Transport::kLongPoll, news_at);
   }
+  CountDelivered(metrics::Transport::kLongPoll, result, polls_answered);
+  CountDelivered(metrics::Transport::kSse, result, streams_sent);
+}
+
+void Delivery::CountDelivered(metrics::Transport transport, const ReadResult& result,
+                              std::size_t answers) {
+  if (answers == 0) return;
+  metrics_.items_delivered[transport].Add(answers * result.items.size());
+  if (result.truncated) metrics_.truncated_answers[transport].Add(answers);
 }
 
 void Delivery::DeliverFailure(const Group& group, const ReadResult& result) {
@@ -238,7 +285,7 @@ void Delivery::DeliverFailure(const Group& group, const ReadResult& result) {
   }
 }
 
-void Delivery::DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
+bool Delivery::DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
                                const Bytes& events, const Bytes& framed) {
   auto& stream = std::get<SseSession>(subscriber.session);
   stream.Advance(result);
@@ -249,13 +296,16 @@ void Delivery::DeliverToStream(std::uint64_t id, Subscriber& subscriber, const R
   }
   // An empty read (woken by news already sent) sends nothing: an empty chunk would end
   // the chunked body.
-  if (!events->empty()) host_.Send(*subscriber.connection, subscriber.chunked ? framed : events);
+  const bool sent = !events->empty();
+  if (sent) host_.Send(*subscriber.connection, subscriber.chunked ? framed : events);
   // Still subscribed (the send may have failed and closed it) and everything taken: the
   // next batch, if any, in the next round.
   auto it = subscribers_.find(id);
-  if (it == subscribers_.end()) return;
+  if (it == subscribers_.end()) return sent;
+  ReadDone(it->second, metrics::Transport::kSse, sent);
   const auto& still = std::get<SseSession>(it->second.session);
   if (!it->second.connection->unsent() && still.wants_read()) Wake(it->second, id);
+  return sent;
 }
 
 void Delivery::OnTimer(Connection& connection) {
@@ -277,6 +327,7 @@ void Delivery::OnTimer(Connection& connection) {
   switch (stream.OnTimer(host_.now(), connection.unsent(), connection.last_progress, next)) {
     case SseSession::Check::kStalled:
       ++stalled_;
+      metrics_.slow_streams_dropped.Increment();
       host_.Close(connection);
       return;
     case SseSession::Check::kExpired:

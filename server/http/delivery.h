@@ -18,6 +18,9 @@
 //      read answers 503, a held poll waits on (its deadline answers as a timeout), a stream
 //      keeps its cursor and reads again at the next wake or a second later. News of every
 //      channel (an empty name: the store started over or came back) wakes everyone.
+// What it delivers is counted in the metrics once per group, and the delivery latency once
+// per answer: from the moment news of a channel reached the loop (HttpLoop::Notify) to the
+// answer or events woken by it being written.
 // Not thread-safe: owned by one event loop.
 #pragma once
 
@@ -32,6 +35,8 @@
 #include "core/store.h"
 #include "core/subscriber_index.h"
 #include "http/connection.h"
+#include "http/woken_counts.h"
+#include "metrics/metrics.h"
 #include "transport/long_poll.h"
 #include "transport/reply.h"
 #include "transport/sse_stream.h"
@@ -60,7 +65,7 @@ class Delivery {
     virtual Clock::time_point now() = 0;
   };
 
-  Delivery(Host& host, Store& store);
+  Delivery(Host& host, Store& store, metrics::Registry& metrics);
 
   // Takes over a connection whose request is a long-poll. Answers at once when there is
   // something to say, else holds it.
@@ -71,7 +76,9 @@ class Delivery {
   // The connection is closing: forget its subscriber.
   void Remove(Connection& connection);
 
-  void OnNews(const std::string& channel);
+  // News of items on `channel` up to id `newest`, which reached the loop at `at`. An empty
+  // channel: every channel may have news.
+  void OnNews(const std::string& channel, std::uint64_t newest = 0, Clock::time_point at = {});
   // A stream's socket took everything it was sent.
   void OnDrained(Connection& connection);
   void OnTimer(Connection& connection);
@@ -79,7 +86,9 @@ class Delivery {
   // Answers every poll with what it has and ends every stream.
   void Shutdown();
 
-  std::size_t Count(const std::string& channel) const { return index_.Count(channel); }
+  // The subscribers of `channel`: those waiting now, or with an item id, those the news of
+  // that item reached (it may have answered them already; see woken_counts.h).
+  std::size_t Count(const std::string& channel, std::uint64_t id = 0) const;
   std::size_t polls() const { return polls_; }
   // Subscribers are woken and wait for the next round.
   bool busy() const { return !woken_.empty(); }
@@ -101,6 +110,9 @@ class Delivery {
     bool chunked = true;     // A stream's events are chunk-framed.
     bool first_read = true;  // A poll none of whose reads has completed yet.
     bool retry = false;      // A stream whose last read failed: read again at its timer.
+    // The earliest news not yet answered (the latency's start), and the same for news that
+    // came while a read was in flight (the next read's). Unset: none.
+    Clock::time_point news_at{}, news_while_reading_at{};
   };
   // A group of subscribers waiting for one read.
   struct Group {
@@ -111,19 +123,29 @@ class Delivery {
   };
 
   void Wake(Subscriber& subscriber, std::uint64_t id);
+  // A read for `subscriber` is done, and was sent (or not): one latency sample if news
+  // woke it, and the news that came meanwhile starts the next.
+  void ReadDone(Subscriber& subscriber, metrics::Transport transport, bool sent);
+  // One sample, from news at `news_at` (none if unset) to now.
+  void ObserveLatency(metrics::Transport transport, Clock::time_point news_at);
   // Reads for `group`, now or later, and hands the result to Deliver.
   void Read(Group group);
   void Deliver(const Group& group, const ReadResult& result);
   // A read the store could not answer; see step 6.
   void DeliverFailure(const Group& group, const ReadResult& result);
-  void DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
+  // Returns whether events were sent.
+  bool DeliverToStream(std::uint64_t id, Subscriber& subscriber, const ReadResult& result,
                        const Bytes& events, const Bytes& framed);
+  // Items and truncations of `answers` answers (or batches) of `result`, once per group.
+  void CountDelivered(metrics::Transport transport, const ReadResult& result, std::size_t answers);
   void Forget(std::uint64_t id);
   void EndExpired(Connection& connection, bool chunked);
 
   Host& host_;
   Store& store_;
+  metrics::Registry& metrics_;
   SubscriberIndex index_;
+  WokenCounts woken_counts_;
   std::unordered_map<std::uint64_t, Subscriber> subscribers_;
   std::vector<std::uint64_t> woken_;
   std::size_t polls_ = 0;

@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
+#include "http/access_log.h"
 #include "http/response_head.h"
 #include "log.h"
 #include "transport/access.h"
@@ -56,7 +58,7 @@ HttpLoop::HttpLoop(ServerContext& context, int listen_fd)
     : context_(context),
       listen_fd_(listen_fd),
       routes_(context),
-      delivery_(*this, context.feed.store()),
+      delivery_(*this, context.feed.store(), context.metrics),
       next_id_(kFirstConnection) {
   error_ = loop_.error();
   // Every loop takes connections from the one listening socket; EPOLLEXCLUSIVE wakes one
@@ -82,30 +84,34 @@ void HttpLoop::Run() {
   for (Connection* connection : rest) CloseConnection(*connection);
   connections_.clear();
   closed_.clear();
+  context_.metrics.bytes_sent.Add(std::exchange(bytes_unreported_, 0));
 }
 
 void HttpLoop::Stop() {
   loop_.Post([this] { BeginStop(); });
 }
 
-void HttpLoop::Notify(const std::string& channel) {
+void HttpLoop::Notify(const std::string& channel, std::uint64_t newest) {
+  // When the news came: where the delivery latency starts.
+  const Clock::time_point at = Clock::now();
   if (std::this_thread::get_id() == thread_.load()) {
-    delivery_.OnNews(channel);
+    delivery_.OnNews(channel, newest, at);
     return;
   }
   std::lock_guard lock(news_mu_);
-  news_.insert(channel);
+  auto [it, fresh] = news_.try_emplace(channel, News{newest, at});
+  if (!fresh) it->second.newest = std::max(it->second.newest, newest);
   if (news_posted_) return;
   // One post per round, however many channels have news meanwhile.
   news_posted_ = true;
   loop_.Post([this] {
-    std::unordered_set<std::string> news;
+    std::unordered_map<std::string, News> news;
     {
       std::lock_guard lock(news_mu_);
       news.swap(news_);
       news_posted_ = false;
     }
-    for (const std::string& channel : news) delivery_.OnNews(channel);
+    for (const auto& [channel, what] : news) delivery_.OnNews(channel, what.newest, what.at);
   });
 }
 
@@ -150,6 +156,7 @@ void HttpLoop::Accept() {
 
 void HttpLoop::Refuse(int fd) {
   ++context_.refused;
+  context_.metrics.connections_refused[metrics::RefusalReason::kCap].Increment();
   if (LogEnabled(LogLevel::kDebug))
     Log(LogLevel::kDebug, "refused a connection: at the connection cap");
   if (refusing_ >= kMaxRefusing) {
@@ -165,9 +172,10 @@ void HttpLoop::Refuse(int fd) {
   connections_.emplace(id, std::move(owned));
   connection.refused = true;
   connection.close_after = true;
+  connection.request_start = loop_.now();
   Reply busy = JsonError(503, "too many connections, retry in a second");
   busy.headers.emplace_back("Retry-After", "1");
-  connection.method.assign(1, '-');
+  IdentifyRequest(connection, nullptr, routes_);
   Respond(connection, busy);
 }
 
@@ -236,12 +244,17 @@ void HttpLoop::ReadRequests(Connection& connection) {
         }
         const bool was_started = parser.started();
         connection.Consume(parser.Feed(connection.input()));
-        if (!was_started && parser.started()) connection.request_start = loop_.now();
+        if (!was_started && parser.started()) {
+          connection.request_start = loop_.now();
+          // Not known until its head is read.
+          connection.method.clear();
+          connection.target.clear();
+        }
         break;
       }
       case RequestParser::State::kError:
         connection.close_after = true;
-        connection.method.assign(1, '-');
+        IdentifyRequest(connection, nullptr, routes_);
         Respond(connection, JsonError(parser.error_status(), parser.error_message()));
         return;
       case RequestParser::State::kReady:
@@ -262,20 +275,21 @@ void HttpLoop::OnHead(Connection& connection) {
     case HeadVerdict::Kind::kRefuse:
       // A body left unread would be taken for the next request: the connection ends.
       if (head.declares_body()) connection.close_after = true;
-      connection.method = std::string(head.method());
-      connection.target = RedactToken(std::string(head.target()));
       // A browser reads the refusal only with the CORS fields the request earns (taken
-      // before the parser lets go of the head).
-      connection.extra_lines = routes_.CorsLines(head);
+      // before the parser lets go of the head), and every answer carries the request's id.
+      IdentifyRequest(connection, &head, routes_);
       // Done with this request: what follows on the connection is the next one.
       parser.Reset();
       Respond(connection, verdict.refusal);
       return;
     case HeadVerdict::Kind::kReadBody:
+      // Named now, for the answer if the body turns out too large or too slow.
+      connection.method = std::string(head.method());
+      connection.target = std::string(head.target());
       parser.ExpectBody(context_.options.max_body);
       if (parser.state() == RequestParser::State::kBody && head.expects_continue()) {
         connection.Queue(Share("HTTP/1.1 100 Continue\r\n\r\n"));
-        if (connection.Flush(loop_.now()) == Connection::Flushed::kFailed) {
+        if (Flush(connection) == Connection::Flushed::kFailed) {
           CloseConnection(connection);
         }
       }
@@ -291,10 +305,7 @@ void HttpLoop::Dispatch(Connection& connection) {
   RequestHead head = parser.TakeHead();
   std::string body = parser.TakeBody();
   parser.Reset();
-  connection.method = std::string(head.method());
-  connection.target = RedactToken(std::string(head.target()));
-  connection.client = routes_.ClientAddress(connection.peer, head);
-  connection.extra_lines = routes_.CorsLines(head);
+  IdentifyRequest(connection, &head, routes_);
   connection.head_only = head.method() == "HEAD";
   connection.http10 = head.minor_version() == 0;
   if (!head.keep_alive() || stopping_) connection.close_after = true;
@@ -324,8 +335,13 @@ void HttpLoop::Apply(Connection& connection, Outcome outcome) {
       return Respond(connection, outcome.reply);
     case Outcome::Kind::kRaw: {
       const int status = std::atoi(outcome.raw.c_str() + 9);  // "HTTP/1.1 200 ..."
+      // The head cpp-httplib wrote gets this request's own lines (its id) too.
+      if (const std::size_t line_end = outcome.raw.find("\r\n"); line_end != std::string::npos) {
+        outcome.raw.insert(line_end + 2, connection.extra_lines);
+      }
+      const std::size_t bytes = outcome.raw.size();
       connection.Queue(Share(std::move(outcome.raw)));
-      return Finish(connection, status, 0);
+      return Finish(connection, status, bytes);
     }
     case Outcome::Kind::kPoll:
       // Not held while stopping: answered at once with what there is.
@@ -385,6 +401,7 @@ void HttpLoop::StartStream(Connection& connection, SseSession session) {
   connection.subscribed = true;
   connection.streaming = true;
   ++context_.waiting;
+  ++context_.streams;
   connection.Queue(Share(std::move(bytes)));
   Watch(connection, EPOLLRDHUP);
   delivery_.AddStream(connection, std::move(session), chunked);
@@ -408,15 +425,16 @@ void HttpLoop::Respond(Connection& connection, const Reply& reply, const Bytes& 
        .content_length = body->size(),
        .close = connection.close_after,
        .keep_alive = context_.options.keep_alive_timeout});
+  const std::size_t bytes = head.size() + (connection.head_only ? 0 : body->size());
   connection.Queue(Share(head));
   // A HEAD is answered with the head a GET would have, and no body.
   if (!connection.head_only) connection.Queue(body);
-  Finish(connection, reply.status, body->size());
+  Finish(connection, reply.status, bytes);
 }
 
-void HttpLoop::Finish(Connection& connection, int status, std::size_t body_bytes) {
+void HttpLoop::Finish(Connection& connection, int status, std::size_t bytes) {
   connection.phase = Connection::Phase::kResponding;
-  LogAccess(connection, status, body_bytes);
+  LogAccess(connection, status, bytes);
   WriteOut(connection);
 }
 
@@ -424,6 +442,7 @@ void HttpLoop::Unsubscribe(Connection& connection) {
   if (!connection.subscribed) return;
   connection.subscribed = false;
   --context_.waiting;
+  if (connection.streaming) --context_.streams;
   // A stream is logged when it ends, with all it sent.
   if (connection.streaming) LogAccess(connection, 200, connection.sent_total);
 }
@@ -451,8 +470,15 @@ void HttpLoop::Send(Connection& connection, const Bytes& bytes) {
   WriteOut(connection);
 }
 
+Connection::Flushed HttpLoop::Flush(Connection& connection) {
+  const std::uint64_t before = connection.sent_total;
+  const Connection::Flushed flushed = connection.Flush(loop_.now());
+  bytes_unreported_ += connection.sent_total - before;
+  return flushed;
+}
+
 void HttpLoop::WriteOut(Connection& connection) {
-  switch (connection.Flush(loop_.now())) {
+  switch (Flush(connection)) {
     case Connection::Flushed::kFailed:
       return CloseConnection(connection);
     case Connection::Flushed::kPartial:
@@ -537,15 +563,19 @@ void HttpLoop::OnTimer(std::uint64_t token) {
   if (!found) return;
   Connection& connection = *found;
   switch (connection.phase) {
-    case Connection::Phase::kRequest:
-      if (!connection.parser.started()) return CloseConnection(connection);  // Idle.
+    case Connection::Phase::kRequest: {
+      const bool head = connection.parser.state() == RequestParser::State::kHead;
+      // A connection that never sent a head in time (silent, or a head trickled in: a
+      // slowloris) is refused; one idle after its answers just ends.
+      if (head && (connection.answered == 0 || connection.parser.started())) {
+        context_.metrics.connections_refused[metrics::RefusalReason::kHeaderTimeout].Increment();
+      }
+      if (!connection.parser.started()) return CloseConnection(connection);
       connection.close_after = true;
-      connection.method.assign(1, '-');
-      // A head or body trickled in (slowloris), or never finished.
-      return Respond(connection,
-                     JsonError(408, connection.parser.state() == RequestParser::State::kHead
-                                        ? "the request head did not arrive in time"
-                                        : "the request body did not arrive in time"));
+      IdentifyRequest(connection, nullptr, routes_);
+      return Respond(connection, JsonError(408, head ? "the request head did not arrive in time"
+                                                     : "the request body did not arrive in time"));
+    }
     case Connection::Phase::kSubscribed:
       if (connection.subscribed) return delivery_.OnTimer(connection);
       return CloseConnection(connection);
@@ -561,6 +591,9 @@ void HttpLoop::OnTimer(std::uint64_t token) {
 
 void HttpLoop::AfterRound() {
   delivery_.AfterRound();
+  if (bytes_unreported_ != 0) {
+    context_.metrics.bytes_sent.Add(std::exchange(bytes_unreported_, 0));
+  }
   std::vector<std::uint64_t> resume;
   resume.swap(resume_);
   for (std::uint64_t id : resume) {
@@ -597,10 +630,8 @@ void HttpLoop::BeginStop() {
 
 void HttpLoop::LogAccess(Connection& connection, int status, std::size_t bytes) {
   connection.status = status;
-  if (!LogEnabled(LogLevel::kInfo)) return;
-  Log(LogLevel::kInfo, (connection.client.empty() ? connection.peer : connection.client) + " \"" +
-                           connection.method + " " + connection.target + "\" " +
-                           std::to_string(status) + " " + std::to_string(bytes));
+  ++connection.answered;
+  RecordAnswer(context_.metrics, connection, status, bytes, Clock::now());
 }
 
 }  // namespace livefeed

@@ -9,7 +9,10 @@
 //   4. Polls and streams belong to the Delivery until answered or ended; work that
 //      completes on another thread (a shared store, a worker) is posted back here.
 //   5. Timers: the head (408), the body, keep-alive, writes, and the subscribers' own.
-// Notify and Stop are safe from any thread; everything else runs on the loop's thread.
+// Every answer carries the request's id (X-Request-Id, kept or made) and is recorded once,
+// in the access log and the metrics (LogAccess).
+// Notify, Stop and RunOnLoop are safe from any thread; everything else runs on the loop's
+// thread.
 #pragma once
 
 #include <atomic>
@@ -19,7 +22,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "http/connection.h"
@@ -43,8 +45,15 @@ class HttpLoop final : private Delivery::Host {
   // Stops accepting, answers held polls with what they have, ends streams, lets answers
   // drain (2 s at most), then closes the rest and returns from Run.
   void Stop();
-  // News of items on `channel`, from the store's listener on any thread.
-  void Notify(const std::string& channel);
+  // News of items on `channel` up to id `newest`, from the store's listener on any thread.
+  void Notify(const std::string& channel, std::uint64_t newest);
+
+  // Runs `work` on the loop's thread.
+  void RunOnLoop(std::function<void()> work) { loop_.Post(std::move(work)); }
+  // On the loop's thread only: its subscribers of `channel` (see Delivery::Count).
+  std::size_t Subscribers(const std::string& channel, std::uint64_t id) const {
+    return delivery_.Count(channel, id);
+  }
 
  private:
   using Clock = EventLoop::Clock;
@@ -67,6 +76,8 @@ class HttpLoop final : private Delivery::Host {
   // Queues `bytes` as the complete answer to the current request.
   void Finish(Connection& connection, int status, std::size_t body_bytes);
   void WriteOut(Connection& connection);
+  // Connection::Flush, with what was written counted.
+  Connection::Flushed Flush(Connection& connection);
   void AfterAnswer(Connection& connection);
   void Linger(Connection& connection);
   void Drain(Connection& connection);
@@ -103,9 +114,16 @@ class HttpLoop final : private Delivery::Host {
   bool stopping_ = false;
   Clock::time_point stop_deadline_;
 
+  std::uint64_t bytes_unreported_ = 0;  // Written, not yet added to the metrics (per round).
+
+  // News of a channel: the newest id, and when the first news of this round arrived.
+  struct News {
+    std::uint64_t newest = 0;
+    Clock::time_point at;
+  };
   std::mutex news_mu_;
-  std::unordered_set<std::string> news_;  // Guarded by news_mu_.
-  bool news_posted_ = false;              // Guarded by news_mu_.
+  std::unordered_map<std::string, News> news_;  // Guarded by news_mu_.
+  bool news_posted_ = false;                    // Guarded by news_mu_.
 };
 
 }  // namespace livefeed

@@ -17,9 +17,32 @@ namespace livefeed {
 
 class HttpServer::Impl {
  public:
-  Impl(Feed& feed, HttpOptions options) : context_(feed, std::move(options)) {}
+  Impl(Feed& feed, HttpOptions options, metrics::Registry& metrics)
+      : context_(feed, std::move(options), metrics) {
+    // Values that live here are read when scraped, never mirrored.
+    metrics.SetSources({
+        .connections_open = [this] { return std::uint64_t{context_.open.load()}; },
+        .subscribers_waiting =
+            [this](metrics::Transport transport) {
+              const std::uint64_t streams = context_.streams.load();
+              const std::uint64_t all = context_.waiting.load();
+              if (transport == metrics::Transport::kSse) return streams;
+              return all > streams ? all - streams : 0;  // Read apart: never below 0.
+            },
+        .store =
+            [this] {
+              const StoreHealth health = context_.feed.store().Health();
+              return metrics::StoreSample{.up = health.up,
+                                          .errors = health.errors,
+                                          .reconnects = health.reconnects,
+                                          .evictions = health.evictions};
+            },
+    });
+  }
 
   ~Impl() {
+    // The sources read this server: none may run once it is gone.
+    context_.metrics.SetSources({});
     // A worker still asking the application posts its answer to a loop: it finishes
     // while the loops are there to take it.
     context_.pool.Stop();
@@ -54,8 +77,13 @@ class HttpServer::Impl {
       if (!loop->error().empty()) return loop->error();
       HttpLoop* raw = loop.get();
       // Every loop hears of every channel's news and wakes its own subscribers.
-      context_.feed.AddListener(
-          [raw](const std::string& channel, std::uint64_t) { raw->Notify(channel); });
+      context_.feed.AddListener([raw](const std::string& channel, std::uint64_t newest) {
+        raw->Notify(channel, newest);
+      });
+      context_.census.Add(
+          {.post = [raw](std::function<void()> work) { raw->RunOnLoop(std::move(work)); },
+           .count = [raw](const std::string& channel,
+                          std::uint64_t id) { return raw->Subscribers(channel, id); }});
       loops_.push_back(std::move(loop));
     }
     return {};
@@ -109,8 +137,8 @@ class HttpServer::Impl {
   std::vector<std::unique_ptr<HttpLoop>> loops_;
 };
 
-HttpServer::HttpServer(Feed& feed, HttpOptions options)
-    : impl_(std::make_unique<Impl>(feed, std::move(options))) {}
+HttpServer::HttpServer(Feed& feed, HttpOptions options, metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(feed, std::move(options), metrics)) {}
 HttpServer::~HttpServer() = default;
 std::string HttpServer::Bind() { return impl_->Bind(); }
 int HttpServer::port() const { return impl_->port(); }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/feed.h"
+#include "metrics/metrics.h"
 #include "transport/long_poll.h"
 #include "transport/sse_stream.h"
 
@@ -43,6 +44,7 @@ struct HttpOptions {
   std::shared_ptr<const JwtVerifier> jwt;  // Null: no signed tokens.
   std::string jwt_cookie;                  // The cookie that may carry a token; empty: none.
   std::shared_ptr<AuthHook> auth_hook;     // Null: no hook.
+  std::string admin_token;                 // Empty: /metrics and /channels are open.
   std::vector<std::string> cors_origins;
   LongPollOptions long_poll;
   SseOptions sse;
@@ -50,7 +52,9 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  HttpServer(Feed& feed, HttpOptions options);
+  // Counts into `metrics` and gives it its scrape-time sources (connections, subscribers,
+  // the store's health) until destroyed; `metrics` must outlive the server.
+  HttpServer(Feed& feed, HttpOptions options, metrics::Registry& metrics);
   ~HttpServer();
 
   // Binds the listening socket. Returns an error message, or empty on success.

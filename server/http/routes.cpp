@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "http/admin_routes.h"
+#include "http/publish_answer.h"
 #include "transport/form_decoding.h"
 #include "transport/publish.h"
 
@@ -117,6 +119,8 @@ Endpoint Classify(std::string_view path) {
   if (path == "/real_time_feed") return Endpoint::kPoll;
   if (path == "/real_time_feed/stream") return Endpoint::kStream;
   if (path == "/healthz") return Endpoint::kHealth;
+  if (path == "/metrics") return Endpoint::kMetrics;
+  if (path == "/channels" || path.starts_with("/channels/")) return Endpoint::kChannels;
   return Endpoint::kOther;
 }
 
@@ -133,6 +137,11 @@ std::optional<Reply> Routes::WrongMethod(Endpoint endpoint, std::string_view met
     case Endpoint::kHealth:
       if (get || (cors && method == "OPTIONS")) return std::nullopt;
       return MethodNotAllowed(method, path, cors ? "GET, HEAD, OPTIONS" : "GET, HEAD");
+    case Endpoint::kMetrics:
+    case Endpoint::kChannels:
+      // For operators and scrapers, never for another site's pages: no CORS.
+      if (get) return std::nullopt;
+      return MethodNotAllowed(method, path, "GET, HEAD");
     case Endpoint::kOther:
       return std::nullopt;
   }
@@ -218,6 +227,10 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, const std::str
       return Stream(head, client, later);
     case Endpoint::kHealth:
       return Health();
+    case Endpoint::kMetrics:
+      return ServeMetrics(context_, head, std::move(later));
+    case Endpoint::kChannels:
+      return ServeChannels(context_, head, std::move(later), subscribers);
     case Endpoint::kOther:
       if (method != "GET" && method != "HEAD") {
         return Answer(Error(404, "not found: " + std::string(head.path())));
@@ -273,15 +286,16 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, const std::st
 
 Outcome Routes::Append(ParsedPublish parsed, Later later, const Subscribers& subscribers) const {
   const bool batch = parsed.batch;
-  // A shared store completes on its own thread, where this loop's subscriber counts
-  // cannot be read: that answer says 0 for them.
-  auto done = [later = std::move(later), batch](AppendResult result) {
-    later(Answer(PublishReply(result, batch, [](const std::string&) { return 0; })));
+  auto answer_later = [later = std::move(later)](Reply reply) { later(Answer(std::move(reply))); };
+  // A shared store completes on its own thread: the subscribers are counted on the loops'.
+  auto done = [this, batch, answer_later](AppendResult result) {
+    AnswerPublish(context_, std::move(result), batch, nullptr, answer_later);
   };
-  std::optional<AppendResult> now =
-      context_.feed.Publish(std::move(parsed.append), std::move(done));
+  std::optional<AppendResult> now = context_.feed.Publish(std::move(parsed.append), done);
   if (!now) return Outcome::Later();
-  return Answer(PublishReply(*now, batch, subscribers));
+  std::optional<Reply> reply =
+      AnswerPublish(context_, std::move(*now), batch, &subscribers, answer_later);
+  return reply ? Answer(std::move(*reply)) : Outcome::Later();
 }
 
 Outcome Routes::Poll(const RequestHead& head, const std::string& client, const Later& later) const {

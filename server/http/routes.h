@@ -28,7 +28,7 @@
 
 namespace livefeed {
 
-enum class Endpoint { kPublish, kPoll, kStream, kHealth, kOther };
+enum class Endpoint { kPublish, kPoll, kStream, kHealth, kMetrics, kChannels, kOther };
 Endpoint Classify(std::string_view path);
 
 struct Outcome {

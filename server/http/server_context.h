@@ -1,6 +1,8 @@
 // What every event loop of the server shares: the options, the feed, the policies, the
-// static files, the worker pool and the counters /healthz reports.
-// The atomics are safe from any thread; the rest is immutable while serving.
+// static files, the worker pool, the metrics, the subscriber census and the counters
+// /healthz reports.
+// The atomics and the metrics are safe from any thread; the rest is immutable while
+// serving.
 #pragma once
 
 #include <atomic>
@@ -9,14 +11,17 @@
 #include "core/feed.h"
 #include "http/http_server.h"
 #include "http/static_files.h"
+#include "http/subscriber_census.h"
 #include "http/worker_pool.h"
+#include "metrics/metrics.h"
 #include "transport/access.h"
 
 namespace livefeed {
 
 struct ServerContext {
-  ServerContext(Feed& feed, HttpOptions options)
+  ServerContext(Feed& feed, HttpOptions options, metrics::Registry& metrics)
       : feed(feed),
+        metrics(metrics),
         options(std::move(options)),
         cors{this->options.cors_origins},
         static_files(this->options.web_root,
@@ -24,14 +29,17 @@ struct ServerContext {
         pool(this->options.workers, this->options.worker_queue) {}
 
   Feed& feed;
+  metrics::Registry& metrics;
   const HttpOptions options;
   const CorsPolicy cors;
   const StaticFiles static_files;
   WorkerPool pool;
+  SubscriberCensus census;  // Its loops are added by HttpServer::Bind.
 
   std::atomic<std::size_t> open{0};     // Connections being served.
   std::atomic<std::size_t> refused{0};  // Turned away at the connection cap since start.
   std::atomic<std::size_t> waiting{0};  // Held polls and streams, over all loops.
+  std::atomic<std::size_t> streams{0};  // The streams among them.
   std::atomic<bool> stopping{false};
 };
 

@@ -41,9 +41,10 @@ std::string TokenFor(json subscribe, double life_seconds = 3600) {
 
 // A server context around `options`, with a store that is never used here.
 struct Context {
-  explicit Context(HttpOptions options) : context(feed, std::move(options)) {}
+  explicit Context(HttpOptions options) : context(feed, std::move(options), metrics) {}
   MemoryStore store{{}, SystemWallClock()};
   Feed feed{store};
+  metrics::Registry metrics;
   ServerContext context;
 };
 

@@ -286,11 +286,13 @@ TEST_CASE("environment variables that are not options are ignored") {
 TEST_CASE("a token file is read, without its final newline") {
   TempConfigFile publish("publisher-token\n");
   TempConfigFile subscribe("subscriber-token");
-  LoadResult result =
-      Load({"--publish-token-file", publish.path(), "--subscribe-token-file", subscribe.path()});
+  TempConfigFile admin("admin-token\r\n");
+  LoadResult result = Load({"--publish-token-file", publish.path(), "--subscribe-token-file",
+                            subscribe.path(), "--admin-token-file", admin.path()});
   REQUIRE_MESSAGE(result.outcome == Outcome::kRun, result.message);
   CHECK(result.options.publish_token == "publisher-token");
   CHECK(result.options.subscribe_token == "subscriber-token");
+  CHECK(result.options.admin_token == "admin-token");
 }
 
 TEST_CASE("a token and its file together are a usage error") {
@@ -298,6 +300,9 @@ TEST_CASE("a token and its file together are a usage error") {
   LoadResult result = Load({"--publish-token", "x", "--publish-token-file", file.path()});
   CHECK(result.outcome == Outcome::kExitUsage);
   CHECK(Contains(result.message, "--publish-token or --publish-token-file"));
+  LoadResult admin = Load({"--admin-token", "x", "--admin-token-file", file.path()});
+  CHECK(admin.outcome == Outcome::kExitUsage);
+  CHECK(Contains(admin.message, "--admin-token or --admin-token-file"));
 }
 
 // A made-up secret for these tests only.

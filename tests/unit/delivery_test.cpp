@@ -90,11 +90,13 @@ struct Client {
 struct DeliveryFixture {
   testing::FailingStore store{[] { return kSomeTimeUs; }, MemoryStoreLimits{.max_items = 100'000}};
   FakeLoop loop;
-  Delivery delivery{loop, store};
+  metrics::Registry metrics;
+  Delivery delivery{loop, store, metrics};
   DeliveryFixture() {
     loop.delivery = &delivery;
-    store.SetListener(
-        [this](const std::string& channel, std::uint64_t) { delivery.OnNews(channel); });
+    store.SetListener([this](const std::string& channel, std::uint64_t newest) {
+      delivery.OnNews(channel, newest, Clock::now());
+    });
   }
 
   std::uint64_t Publish(const std::string& data = "1", const std::string& channel = "default") {
@@ -384,6 +386,59 @@ TEST_CASE_FIXTURE(DeliveryFixture, "a stalled stream is closed at the write time
   delivery.OnTimer(*client.connection);
   CHECK(loop.closed.count(1));
   CHECK(delivery.stalled_streams() == 1);
+  CHECK(metrics.slow_streams_dropped.value() == 1);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture,
+                  "items delivered are counted per answer, with one latency sample per answer "
+                  "woken by news") {
+  const std::uint64_t start = Publish();
+  for (std::uint64_t id = 1; id <= 3; ++id) Poll(Add(id), {{"since", std::to_string(start)}});
+  Stream(Add(4), {{"since", std::to_string(start)}});
+  delivery.AfterRound();
+  CHECK(metrics.items_delivered[metrics::Transport::kLongPoll].value() == 0);
+  Publish("2");
+  Publish("3");
+  delivery.AfterRound();
+  REQUIRE(loop.answered.size() == 3);
+  CHECK(metrics.items_delivered[metrics::Transport::kLongPoll].value() == 3 * 2);
+  CHECK(metrics.items_delivered[metrics::Transport::kSse].value() == 2);
+  CHECK(metrics.delivery_latency[metrics::Transport::kLongPoll].Snapshot().count() == 3);
+  CHECK(metrics.delivery_latency[metrics::Transport::kSse].Snapshot().count() == 1);
+  // A poll that finds items at once was woken by no news: counted, but no latency sample.
+  Poll(Add(5), {{"since", std::to_string(start)}});
+  delivery.AfterRound();
+  REQUIRE(loop.answered.count(5));
+  CHECK(metrics.items_delivered[metrics::Transport::kLongPoll].value() == 4 * 2);
+  CHECK(metrics.delivery_latency[metrics::Transport::kLongPoll].Snapshot().count() == 3);
+  CHECK(metrics.truncated_answers[metrics::Transport::kLongPoll].value() == 0);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture, "an answer that may have missed items counts as truncated") {
+  Publish();
+  // A cursor from before anything this store holds: it cannot vouch nothing was lost.
+  Poll(Add(1), {{"since", "1"}});
+  Stream(Add(2), {{"since", "1"}});
+  delivery.AfterRound();
+  REQUIRE(loop.answered.count(1));
+  REQUIRE(json::parse(*loop.answered[1].body)["truncated"] == true);
+  CHECK(metrics.truncated_answers[metrics::Transport::kLongPoll].value() == 1);
+  CHECK(metrics.truncated_answers[metrics::Transport::kSse].value() == 1);
+}
+
+TEST_CASE_FIXTURE(DeliveryFixture,
+                  "subscribers of an item are counted as its news found them, answered or not") {
+  const std::uint64_t start = Publish();
+  Poll(Add(1), {{"since", std::to_string(start)}});
+  Poll(Add(2), {{"since", std::to_string(start)}});
+  Stream(Add(3), {});
+  delivery.AfterRound();
+  CHECK(delivery.Count("default") == 3);
+  const std::uint64_t id = Publish("2");
+  delivery.AfterRound();  // Both polls are answered and gone.
+  CHECK(delivery.Count("default") == 1);
+  CHECK(delivery.Count("default", id) == 3);
+  CHECK(delivery.Count("default", id + 1) == 1);  // Not heard of yet: those waiting now.
 }
 
 TEST_CASE_FIXTURE(DeliveryFixture, "a quiet stream gets a ping") {
