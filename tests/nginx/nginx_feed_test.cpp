@@ -170,3 +170,25 @@ TEST_CASE("nginx serves web/ itself") {
   CHECK(page.body.find("client.js") != std::string::npos);
   CHECK(Get(nginx.port(), "/client.js").Header("content-type") == "application/javascript");
 }
+
+TEST_CASE("nginx's request id reaches livefeed, and /metrics and /channels stay private") {
+  ServerProcess server({"--log-level", "info"});
+  NginxProcess nginx({server.port()});
+  // The client's own id is replaced by nginx's, which livefeed keeps and answers with.
+  HttpConnection client(nginx.port());
+  client.Send("GET", "/healthz", "", "", "X-Request-Id: from-the-client\r\n");
+  const HttpResponse health = client.Read();
+  REQUIRE(health.status == 200);
+  const std::string id = health.Header("x-request-id");
+  CHECK(id.size() == 32);
+  // Each writes its line once the answer is sent.
+  CHECK(WaitUntil([&] { return nginx.AccessLog().find("request_id=" + id) != std::string::npos; }));
+  CHECK(WaitUntil([&] { return server.Log().find(id) != std::string::npos; }));
+
+  // Not forwarded unless the operator opts in (livefeed-locations.conf).
+  for (const char* target : {"/metrics", "/channels", "/channels/default"}) {
+    CAPTURE(target);
+    CHECK(Get(nginx.port(), target).status == 404);
+  }
+  CHECK(Get(server.port(), "/metrics").status == 200);
+}
