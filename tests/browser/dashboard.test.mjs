@@ -5,7 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { DEADLINE_MS, fill, openPage, publish, screenshot, serverAndContext, textOf, useBrowser } from './support.mjs';
+import {
+  DEADLINE_MS,
+  fill,
+  openPage,
+  publish,
+  screenshot,
+  serverAndContext,
+  textOf,
+  useBrowser,
+  waitForHealth,
+  waitForStatus,
+} from './support.mjs';
 
 const TEST_TIMEOUT = 120000;
 // The exposition the C++ registry writes (tests/metrics/write_exposition.cpp); ctest names it.
@@ -13,43 +24,75 @@ const WRITER = process.env.LIVEFEED_WRITE_EXPOSITION;
 
 const browser = useBrowser();
 
-const setup = (t) => serverAndContext(t, browser());
+const setup = (t, serverArgs) => serverAndContext(t, browser(), serverArgs);
 
 function tileValue(page, id) {
   return page.$eval(`#${id}`, (el) => el.dataset.value);
 }
 
-test('the dashboard shows non-zero publishes/s while items are published', { timeout: TEST_TIMEOUT }, async (t) => {
-  const { server, context } = await setup(t);
-  // Until the server serves /metrics (issue 13's HTTP part), there is nothing to draw from.
-  // Remove this guard when it does.
-  if ((await fetch(`${server.url}/metrics`)).status === 404) {
-    t.skip('this server has no /metrics yet');
-    return;
-  }
-  const admin = await openPage(context, `${server.url}/admin.html`);
-  await admin.waitForSelector('#dashboard-status[data-state=live]', { timeout: DEADLINE_MS });
+// Publishes to `channel` every 50 ms until the returned function is called (and awaited).
+function keepPublishing(server, channel) {
   let publishing = true;
   const publisher = (async () => {
     for (let n = 0; publishing; n++) {
-      await publish(server, { channel: 'dashboard', data: { n } });
+      await publish(server, { channel, data: { n } });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
+  return async () => {
+    publishing = false;
+    await publisher;
+  };
+}
+
+test('the dashboard shows the server\'s live numbers while items are published and delivered', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { server, context } = await setup(t);
+  // A reader of the channel on the live page, so that there are deliveries to show.
+  const reader = await openPage(context, `${server.url}/index.html?channel=dashboard`);
+  await waitForStatus(reader, 'live');
+  await waitForHealth(server, (health) => health.waiting >= 1);
+  const admin = await openPage(context, `${server.url}/admin.html`);
+  await admin.waitForSelector('#dashboard-status[data-state=live]', { timeout: DEADLINE_MS });
+  const stop = keepPublishing(server, 'dashboard');
+  try {
+    await admin.waitForFunction(
+      () => ['dash-publishes', 'dash-deliveries', 'dash-p99'].every((id) => Number(document.getElementById(id).dataset.value) > 0),
+      { timeout: DEADLINE_MS }
+    );
+  } finally {
+    await stop();
+  }
+  assert.ok(Number(await tileValue(admin, 'dash-connections')) >= 2, 'the pages\' own connections are counted');
+  assert.ok(Number(await tileValue(admin, 'dash-waiting')) >= 1, 'the live page waits for items');
+  await screenshot(admin, 'admin-dashboard');
+  assert.deepEqual(admin.uncaughtErrors.map(String), []);
+  assert.deepEqual(reader.uncaughtErrors.map(String), []);
+});
+
+test('with --admin-token the dashboard asks for the token, then shows the numbers', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { server, context } = await setup(t, ['--admin-token', 's3cret']);
+  const admin = await openPage(context, `${server.url}/admin.html`);
+  await admin.waitForSelector('#dashboard-status[data-state=error]', { timeout: DEADLINE_MS });
+  assert.match(await textOf(admin, '#dashboard-status'), /admin token \(401\)/);
+  await fill(admin, '#admin-token', 'not-it');
+  await admin.waitForFunction(() => /admin token \(403\)/.test(document.getElementById('dashboard-status').textContent), {
+    timeout: DEADLINE_MS,
+  });
+  await fill(admin, '#admin-token', 's3cret');
+  await admin.waitForSelector('#dashboard-status[data-state=live]', { timeout: DEADLINE_MS });
+  const stop = keepPublishing(server, 'dashboard');
   try {
     await admin.waitForFunction(() => Number(document.getElementById('dash-publishes').dataset.value) > 0, {
       timeout: DEADLINE_MS,
     });
   } finally {
-    publishing = false;
-    await publisher;
+    await stop();
   }
-  assert.ok(Number(await tileValue(admin, 'dash-connections')) >= 1, 'the page\'s own connection is counted');
-  await screenshot(admin, 'admin-dashboard');
+  await screenshot(admin, 'admin-dashboard-real-token');
   assert.deepEqual(admin.uncaughtErrors.map(String), []);
 });
 
-test('the dashboard sends the admin token and explains a refusal', { timeout: TEST_TIMEOUT, skip: !WRITER && 'LIVEFEED_WRITE_EXPOSITION is not set (ctest sets it)' }, async (t) => {
+test('the dashboard sends the admin token and reads the registry\'s exposition as written', { timeout: TEST_TIMEOUT, skip: !WRITER && 'LIVEFEED_WRITE_EXPOSITION is not set (ctest sets it)' }, async (t) => {
   const { server, context } = await setup(t);
   // /metrics as a server with --admin-token s3cret answers it, with the registry's own text.
   const exposition = execFileSync(WRITER, { encoding: 'utf8' });
