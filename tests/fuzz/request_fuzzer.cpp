@@ -37,6 +37,7 @@ constexpr std::size_t kLoopStack = 256 * 1024;
 struct Server {
   livefeed::MemoryStore store{{.max_items = 100}, livefeed::SystemWallClock()};
   livefeed::Feed feed{store};
+  livefeed::metrics::Registry metrics;
   std::unique_ptr<livefeed::HttpServer> http;
   int port = 0;
 };
@@ -53,7 +54,7 @@ Server* StartServer() {
   options.long_poll.max_timeout_seconds = 1;
   options.cors_origins = {"https://app.example", "*"};
   options.publish_token = "";
-  server->http = std::make_unique<livefeed::HttpServer>(server->feed, options);
+  server->http = std::make_unique<livefeed::HttpServer>(server->feed, options, server->metrics);
   if (std::string error = server->http->Bind(); !error.empty()) {
     std::fprintf(stderr, "request_fuzzer: %s\n", error.c_str());
     std::abort();
