@@ -57,6 +57,8 @@ class HttpLoop final : private Delivery::Host {
 
  private:
   using Clock = EventLoop::Clock;
+  // How much one read takes from a socket, for requests and for draining alike.
+  static constexpr std::size_t kReadBytes = 16 * 1024;
 
   void OnReady(std::uint64_t token, std::uint32_t events);
   void OnTimer(std::uint64_t token);

@@ -1,0 +1,326 @@
+// How one connection's requests become answers: reading and framing requests, judging a
+// head before its body, dispatching to the routes, and writing what they answer. The
+// connection's life around that (accepting, timers, closing, stopping) is http_loop.cpp.
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <utility>
+
+#include "http/access_log.h"
+#include "http/http_loop.h"
+#include "http/response_head.h"
+#include "log.h"
+#include "transport/access.h"
+
+namespace livefeed {
+namespace {
+
+// What a stream may have in flight in the kernel for a client that stopped reading; the
+// rest is not formatted until it is taken (see delivery.h).
+constexpr int kStreamSendBuffer = 256 * 1024;
+
+Bytes Share(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+
+}  // namespace
+
+void HttpLoop::ReadRequests(Connection& connection) {
+  while (connection.phase == Connection::Phase::kRequest) {
+    RequestParser& parser = connection.parser;
+    switch (parser.state()) {
+      case RequestParser::State::kHead:
+      case RequestParser::State::kBody: {
+        if (connection.input().empty()) {
+          switch (connection.Receive(kReadBytes)) {
+            case Connection::Received::kData:
+              break;
+            case Connection::Received::kAgain:
+              // Waiting for more: a request begun must arrive whole in time.
+              if (parser.started()) {
+                const auto limit = parser.state() == RequestParser::State::kHead
+                                       ? context_.options.header_timeout
+                                       : context_.options.body_timeout;
+                Arm(connection, connection.request_start + limit);
+              }
+              return;
+            case Connection::Received::kClosed:
+              return CloseConnection(connection);
+          }
+        }
+        const bool was_started = parser.started();
+        connection.Consume(parser.Feed(connection.input()));
+        if (!was_started && parser.started()) {
+          connection.request_start = loop_.now();
+          // Not known until its head is read.
+          connection.method.clear();
+          connection.target.clear();
+        }
+        break;
+      }
+      case RequestParser::State::kError:
+        connection.close_after = true;
+        IdentifyRequest(connection, nullptr, routes_);
+        Respond(connection, JsonError(parser.error_status(), parser.error_message()));
+        return;
+      case RequestParser::State::kReady:
+        OnHead(connection);
+        break;
+      case RequestParser::State::kDone:
+        Dispatch(connection);
+        break;
+    }
+  }
+}
+
+void HttpLoop::OnHead(Connection& connection) {
+  RequestParser& parser = connection.parser;
+  const RequestHead& head = parser.head();
+  const HeadVerdict verdict = routes_.OnHead(head);
+  switch (verdict.kind) {
+    case HeadVerdict::Kind::kRefuse:
+      // A body left unread would be taken for the next request: the connection ends.
+      if (head.declares_body()) connection.close_after = true;
+      // A browser reads the refusal only with the CORS fields the request earns (taken
+      // before the parser lets go of the head), and every answer carries the request's id.
+      IdentifyRequest(connection, &head, routes_);
+      // Done with this request: what follows on the connection is the next one.
+      parser.Reset();
+      Respond(connection, verdict.refusal);
+      return;
+    case HeadVerdict::Kind::kReadBody:
+      // Named now, for the answer if the body turns out too large or too slow.
+      connection.method = std::string(head.method());
+      connection.target = std::string(head.target());
+      parser.ExpectBody(context_.options.max_body);
+      if (parser.state() == RequestParser::State::kBody && head.expects_continue()) {
+        connection.Queue(Share("HTTP/1.1 100 Continue\r\n\r\n"));
+        if (Flush(connection) == Connection::Flushed::kFailed) {
+          CloseConnection(connection);
+        }
+      }
+      return;
+    case HeadVerdict::Kind::kComplete:
+      parser.ExpectBody(0);
+      return;
+  }
+}
+
+void HttpLoop::Dispatch(Connection& connection) {
+  RequestParser& parser = connection.parser;
+  RequestHead head = parser.TakeHead();
+  std::string body = parser.TakeBody();
+  parser.Reset();
+  IdentifyRequest(connection, &head, routes_);
+  connection.head_only = head.method() == "HEAD";
+  connection.http10 = head.minor_version() == 0;
+  if (!head.keep_alive() || stopping_) connection.close_after = true;
+  if (connection.request_start == Clock::time_point()) connection.request_start = loop_.now();
+  connection.phase = Connection::Phase::kHandling;
+
+  // The answer of work finished elsewhere comes back to this loop, to this connection if
+  // it is still there.
+  Routes::Later later = [this, id = connection.id](Outcome outcome) {
+    loop_.Post([this, id, outcome = std::move(outcome)]() mutable {
+      Connection* connection = Find(id);
+      if (connection && connection->phase == Connection::Phase::kHandling) {
+        Apply(*connection, std::move(outcome));
+        if (!connection->input().empty()) resume_.push_back(id);
+      }
+    });
+  };
+  Outcome outcome =
+      routes_.Handle(head, std::move(body), connection.client, std::move(later),
+                     [this](const std::string& channel) { return delivery_.Count(channel); });
+  Apply(connection, std::move(outcome));
+}
+
+void HttpLoop::Apply(Connection& connection, Outcome outcome) {
+  switch (outcome.kind) {
+    case Outcome::Kind::kReply:
+      return Respond(connection, outcome.reply);
+    case Outcome::Kind::kRaw: {
+      const int status = std::atoi(outcome.raw.c_str() + 9);  // "HTTP/1.1 200 ..."
+      // The head cpp-httplib wrote gets this request's own lines (its id) too.
+      if (const std::size_t line_end = outcome.raw.find("\r\n"); line_end != std::string::npos) {
+        outcome.raw.insert(line_end + 2, connection.extra_lines);
+      }
+      const std::size_t bytes = outcome.raw.size();
+      connection.Queue(Share(std::move(outcome.raw)));
+      return Finish(connection, status, bytes);
+    }
+    case Outcome::Kind::kPoll:
+      // Not held while stopping: answered at once with what there is.
+      Watch(connection, EPOLLRDHUP);
+      ++context_.waiting;
+      connection.subscribed = true;
+      delivery_.AddPoll(connection, std::move(*outcome.poll));
+      if (stopping_) delivery_.OnTimer(connection);
+      return;
+    case Outcome::Kind::kStream:
+      return StartStream(connection, std::move(*outcome.stream));
+    case Outcome::Kind::kLater:
+      // Only its leaving matters until the answer comes.
+      Watch(connection, EPOLLRDHUP);
+      loop_.CancelTimer(connection.id);
+      return;
+    case Outcome::Kind::kResume:
+      return Apply(connection, outcome.resume());
+  }
+}
+
+void HttpLoop::StartStream(Connection& connection, SseSession session) {
+  if (stopping_) {
+    Reply stopping = JsonError(503, "the server is stopping, reconnect in a moment");
+    stopping.headers.emplace_back("Retry-After", "1");
+    return Respond(connection, stopping);
+  }
+  // The kernel's share of what a stream may have in flight; see kStreamSendBuffer.
+  ::setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &kStreamSendBuffer, sizeof kStreamSendBuffer);
+  static const std::vector<std::pair<std::string, std::string>> kFields = {
+      {"Cache-Control", "no-cache"},
+      // nginx would otherwise buffer the stream and deliver events in lumps.
+      {"X-Accel-Buffering", "no"}};
+  // HTTP/1.0 has no chunked coding: the body then simply ends with the connection.
+  const bool chunked = !connection.http10;
+  if (!chunked) connection.close_after = true;
+  std::string opening = session.Opening();
+  std::string bytes = FormatResponseHead(
+      {.status = 200,
+       .content_type = "text/event-stream",
+       .fields = &kFields,
+       .extra_lines = connection.extra_lines,
+       .body = chunked ? ResponseHead::Body::kChunked : ResponseHead::Body::kNone,
+       .close = connection.close_after,
+       .keep_alive = context_.options.keep_alive_timeout});
+  if (chunked) {
+    char size[24];
+    std::snprintf(size, sizeof size, "%zx\r\n", opening.size());
+    bytes += size;
+    bytes += opening;
+    bytes += "\r\n";
+  } else {
+    bytes += opening;
+  }
+  connection.status = 200;
+  connection.bytes_sent = 0;
+  connection.subscribed = true;
+  connection.streaming = true;
+  ++context_.waiting;
+  ++context_.streams;
+  connection.Queue(Share(std::move(bytes)));
+  Watch(connection, EPOLLRDHUP);
+  delivery_.AddStream(connection, std::move(session), chunked);
+  WriteOut(connection);
+}
+
+void HttpLoop::Respond(Connection& connection, const Reply& reply) {
+  Respond(connection, reply, Share(reply.body));
+}
+
+void HttpLoop::Respond(Connection& connection, const Reply& reply, const Bytes& body) {
+  // A HEAD of a feed endpoint is answered without the length a GET's body would have:
+  // it is not known without holding the request.
+  const bool length_unknown = connection.head_only && body->empty() && reply.status == 200;
+  const std::string head = FormatResponseHead(
+      {.status = reply.status,
+       .content_type = reply.content_type,
+       .fields = &reply.headers,
+       .extra_lines = connection.extra_lines,
+       .body = length_unknown ? ResponseHead::Body::kNone : ResponseHead::Body::kLength,
+       .content_length = body->size(),
+       .close = connection.close_after,
+       .keep_alive = context_.options.keep_alive_timeout});
+  const std::size_t bytes = head.size() + (connection.head_only ? 0 : body->size());
+  connection.Queue(Share(head));
+  // A HEAD is answered with the head a GET would have, and no body.
+  if (!connection.head_only) connection.Queue(body);
+  Finish(connection, reply.status, bytes);
+}
+
+void HttpLoop::Finish(Connection& connection, int status, std::size_t bytes) {
+  connection.phase = Connection::Phase::kResponding;
+  LogAccess(connection, status, bytes);
+  WriteOut(connection);
+}
+
+void HttpLoop::Unsubscribe(Connection& connection) {
+  if (!connection.subscribed) return;
+  connection.subscribed = false;
+  --context_.waiting;
+  if (connection.streaming) --context_.streams;
+  // A stream is logged when it ends, with all it sent.
+  if (connection.streaming) LogAccess(connection, 200, connection.sent_total);
+}
+
+void HttpLoop::End(Connection& connection, const Bytes& last) {
+  Unsubscribe(connection);
+  connection.close_after = true;
+  // A client that takes nothing more is not waited for beyond the write timeout (armed
+  // first: the send may close the connection, which cancels it).
+  Arm(connection, loop_.now() + context_.options.write_timeout);
+  Send(connection, last);
+}
+
+void HttpLoop::Answer(Connection& connection, const Reply& reply, const Bytes& body) {
+  Unsubscribe(connection);
+  Respond(connection, reply, body);
+  // Its next request may already be here.
+  if (connection.phase == Connection::Phase::kRequest && !connection.input().empty()) {
+    resume_.push_back(connection.id);
+  }
+}
+
+void HttpLoop::Send(Connection& connection, const Bytes& bytes) {
+  connection.Queue(bytes);
+  WriteOut(connection);
+}
+
+Connection::Flushed HttpLoop::Flush(Connection& connection) {
+  const std::uint64_t before = connection.sent_total;
+  const Connection::Flushed flushed = connection.Flush(loop_.now());
+  bytes_unreported_ += connection.sent_total - before;
+  return flushed;
+}
+
+void HttpLoop::WriteOut(Connection& connection) {
+  switch (Flush(connection)) {
+    case Connection::Flushed::kFailed:
+      return CloseConnection(connection);
+    case Connection::Flushed::kPartial:
+      // An answer its client does not take is given up; a stream's stall is the
+      // delivery's to judge at its periodic check. A client that half-closes may still be
+      // reading its answer: only a subscriber's half-close means it left.
+      if (connection.phase == Connection::Phase::kResponding) {
+        Watch(connection, EPOLLOUT);
+        Arm(connection, loop_.now() + context_.options.write_timeout);
+      } else {
+        Watch(connection, EPOLLOUT | EPOLLRDHUP);
+      }
+      return;
+    case Connection::Flushed::kAll:
+      break;
+  }
+  if (connection.phase == Connection::Phase::kResponding) return AfterAnswer(connection);
+  if (connection.phase != Connection::Phase::kSubscribed) return;
+  if (connection.close_after && !connection.subscribed) return Linger(connection);
+  Watch(connection, EPOLLRDHUP);
+  delivery_.OnDrained(connection);
+}
+
+void HttpLoop::AfterAnswer(Connection& connection) {
+  if (connection.close_after) return Linger(connection);
+  connection.phase = Connection::Phase::kRequest;
+  connection.request_start = Clock::time_point();
+  // Until the next request's head is judged, nothing it has earned (a refusal of a
+  // malformed or slow request carries no CORS fields).
+  connection.extra_lines.clear();
+  Watch(connection, EPOLLIN | EPOLLRDHUP);
+  Arm(connection, loop_.now() + context_.options.keep_alive_timeout);
+}
+
+void HttpLoop::LogAccess(Connection& connection, int status, std::size_t bytes) {
+  connection.status = status;
+  ++connection.answered;
+  RecordAnswer(context_.metrics, connection, status, bytes, Clock::now());
+}
+}  // namespace livefeed
