@@ -67,6 +67,21 @@ TEST_CASE("back-to-back requests on a kept-alive connection are each answered") 
   CHECK(Get(server.port(), "/real_time_feed?since=0").Json()["items"].size() == 100);
 }
 
+TEST_CASE("an HTTP/1.0 client that asks for keep-alive is told so, and kept") {
+  ServerProcess server;
+  HttpConnection connection(server.port());
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(connection.SendRaw("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    const HttpResponse answer = connection.Read();
+    REQUIRE(answer.status == 200);
+    CHECK(answer.Header("connection") == "keep-alive");
+  }
+  // Without asking, an HTTP/1.0 client is answered and closed.
+  REQUIRE(connection.SendRaw("GET /healthz HTTP/1.0\r\n\r\n"));
+  CHECK(connection.Read().Header("connection") == "close");
+  CHECK(connection.WaitForClose(seconds(10)));
+}
+
 TEST_CASE("a body arriving slowly, in pieces over 2 s, is served, and delays nobody else") {
   ServerProcess server;
   const std::string body = "{\"data\":\"" + std::string(400, 's') + "\"}";
