@@ -279,6 +279,33 @@ describe(`live page and admin page (${ENGINE})`, () => {
     });
   }
 
+  // A page opened over a full backlog catches up on one connection: a catch-up larger than
+  // any per-stream buffer used to close the stream before its first event, for ever.
+  for (const transport of ['auto', 'longpoll']) {
+    test(`over a backlog of 1,000 items of 1 KB the page becomes live and shows them all (transport=${transport})`, { timeout: TEST_TIMEOUT }, async (t) => {
+      const { server, context } = await setup(t);
+      const filler = 'x'.repeat(1000);
+      for (let first = 0; first < 1000; first += 50) {
+        const batch = [];
+        for (let n = first; n < first + 50; n++) {
+          batch.push({ channel: 'full', data: { text: `full ${String(n).padStart(4, '0')}`, filler } });
+        }
+        await publish(server, batch);
+      }
+      const live = await openPage(context, `${server.url}/?channel=full&transport=${transport}&max=2000`);
+      await waitForStatus(live, 'live');
+      await waitForItemText(live, 'full 0999', 30000);
+      const items = await shownItems(live);
+      assert.equal(items.length, 1000, 'every item of the backlog is shown');
+      assert.deepEqual(
+        items.map((i) => i.text),
+        Array.from({ length: 1000 }, (_, n) => `full ${String(999 - n).padStart(4, '0')}`),
+        'newest first, each once'
+      );
+      assertNoPageErrors(live);
+    });
+  }
+
   test('with resume=1 a reload continues after the last item shown', { timeout: TEST_TIMEOUT }, async (t) => {
     const { server, context } = await setup(t);
     const live = await openPage(context, `${server.url}/?channel=resume&resume=1`);
