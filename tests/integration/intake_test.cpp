@@ -82,6 +82,26 @@ TEST_CASE("an HTTP/1.0 client that asks for keep-alive is told so, and kept") {
   CHECK(connection.WaitForClose(seconds(10)));
 }
 
+TEST_CASE("a request refused from its head is closed when the client did not ask to keep it") {
+  ServerProcess server;
+  // HTTP/1.1 with Connection: close; the refusal (415) is decided before any body.
+  HttpConnection closing(server.port());
+  REQUIRE(
+      closing.SendRaw("POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                      "Connection: close\r\n\r\n"));
+  HttpResponse answer = closing.Read();
+  CHECK(answer.status == 415);
+  CHECK(answer.Header("connection") == "close");
+  CHECK(closing.WaitForClose(seconds(10)));
+  // HTTP/1.0 without keep-alive, refused for its method.
+  HttpConnection old(server.port());
+  REQUIRE(old.SendRaw("DELETE /real_time_feed HTTP/1.0\r\n\r\n"));
+  answer = old.Read();
+  CHECK(answer.status == 405);
+  CHECK(answer.Header("connection") == "close");
+  CHECK(old.WaitForClose(seconds(10)));
+}
+
 TEST_CASE("a body arriving slowly, in pieces over 2 s, is served, and delays nobody else") {
   ServerProcess server;
   const std::string body = "{\"data\":\"" + std::string(400, 's') + "\"}";
