@@ -174,6 +174,16 @@ TEST_CASE("a batch larger than --max-batch is refused with 413") {
   CHECK(PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3}])").status == 200);
 }
 
+TEST_CASE("a batch with more items for one channel than --backlog keeps is refused whole, 507") {
+  ServerProcess server({"--backlog", "3"});
+  const HttpResponse refused =
+      PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3},{"data":4}])");
+  CHECK(refused.status == 507);
+  CHECK(refused.Json()["error"].get<std::string>().find("--backlog") != std::string::npos);
+  CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=0").Json()["items"].empty());
+  CHECK(PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3}])").status == 200);
+}
+
 TEST_CASE("an idempotent retry of a batch answers the same ids and adds nothing") {
   ServerProcess server;
   const std::string body = R"([{"data":1},{"data":2}])";
