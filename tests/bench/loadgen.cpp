@@ -158,6 +158,8 @@ struct Report {
   std::size_t published = 0, delivered = 0, loss = 0, duplicates = 0, reordered = 0, truncated = 0,
               sustained_errors = 0;
   double sustained_seconds = 0, publish_rate_sustained = 0;
+  // Poll answers in the sustained phase: items per answer tells batching from per-item work.
+  std::size_t sustained_answers = 0;
   // publish-only
   bool publish_ran = false;
   std::size_t publish_ok = 0, publish_errors = 0;  // Posts.
@@ -620,6 +622,7 @@ class Bench {
       conns[i]->index = i;
       conns[i]->on_response = [&, poll](Conn& conn, Response& res) {
         Client& c = clients[conn.index];
+        ++report_.sustained_answers;
         if (res.status != 200) ++report_.sustained_errors;
         if (res.body.find("\"truncated\":true") != std::string::npos) ++report_.truncated;
         for (std::uint64_t id : ItemIds(res.body)) {
@@ -704,7 +707,7 @@ class Bench {
     const std::size_t failed = CountFailed(conns, &first);
     std::cerr << "[sustained] " << n << " clients, " << published.size() << " published in "
               << Seconds(t_published - t0) << " s, " << delivered << " delivered in "
-              << report_.sustained_seconds << " s\n";
+              << report_.sustained_seconds << " s in " << report_.sustained_answers << " answers\n";
     if (!caught_up || wrong_sets || report_.loss || report_.duplicates || report_.reordered ||
         report_.truncated || report_.sustained_errors || publish_errors || failed) {
       report_.Problem("sustained: " + std::to_string(wrong_sets) +
@@ -920,7 +923,11 @@ class Bench {
         << " s); " << Count(r.published) << " published ("
         << Count(static_cast<std::size_t>(r.publish_rate_sustained)) << "/s); loss " << r.loss
         << ", duplicates " << r.duplicates << ", reordered " << r.reordered << ", truncated "
-        << r.truncated << " | zero loss/dup/reorder | " << Met(clean) << " |\n";
+        << r.truncated << "; " << Count(r.sustained_answers) << " answers ("
+        << Fixed(static_cast<double>(r.delivered) /
+                     static_cast<double>(std::max<std::size_t>(r.sustained_answers, 1)),
+                 2)
+        << " items each) | zero loss/dup/reorder | " << Met(clean) << " |\n";
     }
     if (r.slow_ran) {
       t << "| slow consumers: " << r.slow_fast << " fast + " << r.slow_slow << " streams at "
