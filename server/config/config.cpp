@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "log.h"
@@ -82,15 +83,41 @@ std::string Check(const Options& o) {
   if (o.max_channels < 1) return "--max-channels must be >= 1";
   if (o.header_timeout < 1) return "--header-timeout must be >= 1";
   if (o.idempotency_window < 1) return "--idempotency-window must be >= 1";
-  if (!o.publish_token.empty() && !o.publish_token_file.empty())
-    return "give --publish-token or --publish-token-file, not both";
-  if (!o.subscribe_token.empty() && !o.subscribe_token_file.empty())
-    return "give --subscribe-token or --subscribe-token-file, not both";
   if (!ParseLogLevel(o.log_level)) return "--log-level must be debug, info, warn or error";
   return {};
 }
 
+// Fills in the tokens from --publish-token-file and --subscribe-token-file (read again on
+// every reload). Returns what is wrong, or empty.
+std::string ReadTokenFiles(Options& o) {
+  for (auto [file, token, name] :
+       {std::tuple{&o.publish_token_file, &o.publish_token, "publish"},
+        std::tuple{&o.subscribe_token_file, &o.subscribe_token, "subscribe"}}) {
+    if (file->empty()) continue;
+    if (!token->empty()) {
+      return std::string("give --") + name + "-token or --" + name + "-token-file, not both";
+    }
+    std::ifstream in(*file);
+    std::stringstream text;
+    text << in.rdbuf();
+    *token = text.str();
+    // Editors and `echo` end files with a newline that is no part of the token.
+    while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back())))
+      token->pop_back();
+    if (!in || token->empty()) return "cannot read a token from '" + *file + "'";
+  }
+  return {};
+}
+
 }  // namespace
+
+std::vector<std::string> OptionNames() {
+  Options scratch;
+  const po::options_description desc = Describe(scratch, "");
+  std::vector<std::string> names;
+  for (const auto& option : desc.options()) names.push_back(option->long_name());
+  return names;
+}
 
 LoadResult LoadOptions(int argc, const char* const* argv, const char* const* environment,
                        const std::string& default_web_root) {
@@ -119,20 +146,8 @@ LoadResult LoadOptions(int argc, const char* const* argv, const char* const* env
   } catch (const po::error& e) {
     return {LoadResult::Outcome::kExitUsage, result.options, e.what()};
   }
-  for (auto [file, token] :
-       {std::pair{&result.options.publish_token_file, &result.options.publish_token},
-        std::pair{&result.options.subscribe_token_file, &result.options.subscribe_token}}) {
-    if (file->empty()) continue;
-    std::ifstream in(*file);
-    std::stringstream text;
-    text << in.rdbuf();
-    *token = text.str();
-    // Editors and `echo` end files with a newline that is no part of the token.
-    while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back())))
-      token->pop_back();
-    if (!in || token->empty())
-      return {LoadResult::Outcome::kExitUsage, result.options,
-              "cannot read a token from '" + *file + "'"};
+  if (std::string problem = ReadTokenFiles(result.options); !problem.empty()) {
+    return {LoadResult::Outcome::kExitUsage, result.options, problem};
   }
   if (std::string problem = Check(result.options); !problem.empty()) {
     return {LoadResult::Outcome::kExitUsage, result.options, problem};

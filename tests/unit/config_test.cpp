@@ -252,5 +252,31 @@ TEST_CASE("a null environment is allowed") {
   CHECK(LoadOptions(1, argv.data(), nullptr, kWebRoot).outcome == Outcome::kRun);
 }
 
+// The token file used to be refused as soon as it was read ("not both"): the conflict is
+// between the options given, not with the token the file fills in.
+TEST_CASE("a token file sets the token, without its trailing newline") {
+  TempConfigFile publish("s3cret\n");
+  TempConfigFile subscribe("reader\n\n");
+  LoadResult result =
+      Load({"--publish-token-file", publish.path(), "--subscribe-token-file", subscribe.path()});
+  REQUIRE_MESSAGE(result.outcome == Outcome::kRun, result.message);
+  CHECK(result.options.publish_token == "s3cret");
+  CHECK(result.options.subscribe_token == "reader");
+}
+
+TEST_CASE("a token and a token file for the same thing is a usage error") {
+  TempConfigFile file("s3cret\n");
+  LoadResult result = Load({"--publish-token", "x", "--publish-token-file", file.path()});
+  CHECK(result.outcome == Outcome::kExitUsage);
+  CHECK(Contains(result.message, "not both"));
+}
+
+TEST_CASE("an empty or missing token file is a usage error") {
+  TempConfigFile empty("\n");
+  CHECK(Contains(Load({"--publish-token-file", empty.path()}).message, "cannot read a token"));
+  CHECK(Contains(Load({"--subscribe-token-file", "/nonexistent/token"}).message,
+                 "cannot read a token"));
+}
+
 }  // namespace
 }  // namespace livefeed
