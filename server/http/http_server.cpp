@@ -111,7 +111,15 @@ class HttpServer::Impl final : public httplib::Server {
     [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof one);
     // Parked long-polls are answered (and idle parked connections closed) by the lot.
     lot_.Stop();
-    stop();
+    // The library's stop() does nothing until Run has begun listening (a SIGTERM right
+    // after startup left Run blocked in accept for good). Then shut the listening socket
+    // down instead: accept fails at once, whenever Run gets there, and the library closes
+    // the socket as it returns. Never both, or the socket would be closed twice.
+    if (is_running()) {
+      stop();
+    } else {
+      ::shutdown(listen_fd_, SHUT_RDWR);
+    }
   }
 
  private:
