@@ -1,5 +1,6 @@
 // livefeed: wiring only. Reads the options, builds store → feed → HTTP server, serves until
-// SIGINT/SIGTERM, then lets every held client have its answer and exits.
+// SIGINT/SIGTERM, then lets every held client have its answer and exits. SIGHUP reads the
+// options again and applies what a running server can take (see config/reload.h).
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -11,13 +12,16 @@
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "config/config.h"
+#include "config/reload.h"
 #include "core/feed.h"
 #include "http/http_server.h"
 #include "log.h"
 #include "store/memory_store.h"
+#include "systemd_notify.h"
 
 extern char** environ;
 
@@ -76,9 +80,91 @@ bool IsLoopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
 
+void WarnIfOpenToAll(const Options& o) {
+  if (o.publish_token.empty() && !IsLoopback(o.bind)) {
+    Log(LogLevel::kWarn,
+        "listening on " + o.bind +
+            " without --publish-token: anyone who can reach this server can publish");
+  }
+}
+
+// Leaves room under the open-file limit for the listening socket, logs and the few files
+// the server opens itself.
+std::size_t FitConnections(std::size_t wanted, std::size_t file_limit) {
+  if (wanted + 64 <= file_limit) return wanted;
+  const std::size_t fitted = file_limit > 128 ? file_limit - 64 : 64;
+  Log(LogLevel::kWarn, "--max-connections lowered to " + std::to_string(fitted) +
+                           ": the open-file limit is " + std::to_string(file_limit));
+  return fitted;
+}
+
+ReloadableSettings ReloadableFrom(const Options& o, std::size_t max_connections) {
+  ReloadableSettings r;
+  r.max_connections = max_connections;
+  r.trusted_proxies = SplitList(o.trust_proxy);
+  r.cors_origins = SplitList(o.cors_origin);
+  r.publish_token = o.publish_token;
+  r.subscribe_token = o.subscribe_token;
+  r.header_timeout = std::chrono::seconds(o.header_timeout);
+  r.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
+  r.long_poll.max_timeout_seconds = o.poll_timeout;
+  r.long_poll.max_items = o.max_items;
+  r.sse.ping_interval = std::chrono::seconds(o.ping_interval);
+  r.sse.retry_ms = o.sse_retry;
+  r.sse.max_items = o.max_items;
+  return r;
+}
+
+HttpOptions HttpOptionsFrom(const Options& o, const std::string& web_root,
+                            std::size_t max_connections) {
+  HttpOptions http;
+  http.bind = o.bind;
+  http.port = o.port;
+  http.max_body = o.max_body;
+  http.web_root = web_root;
+  http.idempotency_window = std::chrono::seconds(o.idempotency_window);
+  http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
+  http.reloadable = ReloadableFrom(o, max_connections);
+  return http;
+}
+
+// How the process was started, kept so that a reload reads the options the same way.
+struct Invocation {
+  int argc;
+  char** argv;
+  std::string default_web_root;
+  std::size_t file_limit;
+};
+
+// SIGHUP: reads the options again (the config and token files may have changed) and applies
+// what can change without dropping a client; `running` becomes what is now in force.
+void Reload(const Invocation& invocation, Options& running, HttpServer& server) {
+  NotifySystemdReloading();
+  LoadResult loaded =
+      LoadOptions(invocation.argc, invocation.argv, environ, invocation.default_web_root);
+  if (loaded.outcome != LoadResult::Outcome::kRun) {
+    // A typo in the file must not take the server down: it goes on as it was.
+    Log(LogLevel::kError, "reload failed, the running settings stay: " + loaded.message);
+    NotifySystemd("READY=1");
+    return;
+  }
+  ReloadPlan plan = PlanReload(running, loaded.options);
+  SetLogLevel(*ParseLogLevel(plan.effective.log_level));
+  server.Reload(ReloadableFrom(
+      plan.effective, FitConnections(plan.effective.max_connections, invocation.file_limit)));
+  WarnIfOpenToAll(plan.effective);
+  running = std::move(plan.effective);
+  Log(plan.need_restart.empty() ? LogLevel::kInfo : LogLevel::kWarn, DescribeReload(plan));
+  NotifySystemd("READY=1");
+}
+
+const char* SignalName(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
 int Run(int argc, char** argv) {
-  const std::string default_web_root = DefaultWebRoot();
-  LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
+  Invocation invocation{argc, argv, DefaultWebRoot(), 0};
+  LoadResult loaded = LoadOptions(argc, argv, environ, invocation.default_web_root);
   if (loaded.outcome == LoadResult::Outcome::kExitOk) {
     std::cout << loaded.message;
     return 0;
@@ -87,36 +173,29 @@ int Run(int argc, char** argv) {
     std::cerr << "livefeed: " << loaded.message << "\n(see livefeed --help)\n";
     return 2;
   }
-  const Options& o = loaded.options;
+  const Options o = loaded.options;  // What the server starts with.
+  Options running = o;               // What is in force: the signal thread's from here on.
   SetLogLevel(*ParseLogLevel(o.log_level));
 
   std::string web_root = o.web_root;
   if (!web_root.empty() && ::access(web_root.c_str(), R_OK | X_OK) != 0) {
-    if (web_root != default_web_root) {
+    if (web_root != invocation.default_web_root) {
       std::cerr << "livefeed: --web-root '" << web_root << "' is not a readable directory\n";
       return 2;
     }
-    // An installed binary has no web/ beside it: serve the feed without pages.
+    // A binary copied away from its web files: serve the feed without pages.
     Log(LogLevel::kWarn, "no web root at " + web_root + ": static pages are not served");
     web_root.clear();
   }
 
-  std::size_t max_connections = o.max_connections;
-  const std::size_t file_limit = RaiseOpenFileLimit();
-  // Leave room for the listening socket, logs and the few files the server opens itself.
-  if (max_connections + 64 > file_limit) {
-    max_connections = file_limit > 128 ? file_limit - 64 : 64;
-    Log(LogLevel::kWarn, "--max-connections lowered to " + std::to_string(max_connections) +
-                             ": the open-file limit is " + std::to_string(file_limit));
-  }
-
+  invocation.file_limit = RaiseOpenFileLimit();
+  const std::size_t max_connections = FitConnections(o.max_connections, invocation.file_limit);
   SizeFutexHash(max_connections);
 
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -124,49 +203,31 @@ int Run(int argc, char** argv) {
                      .max_age_us = std::int64_t{o.backlog_max_age} * 1'000'000,
                      .max_channels = o.max_channels},
                     SystemWallClock());
-  if (o.publish_token.empty() && !IsLoopback(o.bind)) {
-    Log(LogLevel::kWarn,
-        "listening on " + o.bind +
-            " without --publish-token: anyone who can reach this server can publish");
-  }
+  WarnIfOpenToAll(o);
   Feed feed(store);
 
-  HttpOptions http;
-  http.bind = o.bind;
-  http.port = o.port;
-  http.max_connections = max_connections;
-  http.max_body = o.max_body;
-  http.web_root = web_root;
-  http.trusted_proxies = SplitList(o.trust_proxy);
-  http.cors_origins = SplitList(o.cors_origin);
-  http.publish_token = o.publish_token;
-  http.subscribe_token = o.subscribe_token;
-  http.header_timeout = std::chrono::seconds(o.header_timeout);
-  http.idempotency_window = std::chrono::seconds(o.idempotency_window);
-  http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
-  http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
-  http.long_poll.max_timeout_seconds = o.poll_timeout;
-  http.long_poll.max_items = o.max_items;
-  http.sse.ping_interval = std::chrono::seconds(o.ping_interval);
-  http.sse.retry_ms = o.sse_retry;
-  http.sse.max_items = o.max_items;
-  HttpServer server(feed, http);
+  HttpServer server(feed, HttpOptionsFrom(o, web_root, max_connections));
   if (std::string error = server.Bind(); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";
     return 1;
   }
 
-  // The first signal stops the server; main waits for that to finish before tearing
-  // down what the signal thread touches. A second signal means "now".
+  // SIGHUP reloads. The first SIGINT/SIGTERM stops the server; main waits for that to
+  // finish before tearing down what the signal thread touches. A second one means "now".
   std::promise<void> stopped;
-  std::thread signal_thread([&feed, &server, &stopped, signals] {
+  std::thread signal_thread([&, signals] {
     int signal = 0;
-    sigwait(&signals, &signal);
-    Log(LogLevel::kInfo, std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+      Reload(invocation, running, server);
+    }
+    Log(LogLevel::kInfo, std::string("stopping on ") + SignalName(signal));
+    NotifySystemd("STOPPING=1");
     feed.Shutdown();
     server.Stop();
     stopped.set_value();
-    sigwait(&signals, &signal);
+    // Past this point the server is going away: a reload has nothing left to change.
+    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    }
     std::_Exit(128 + signal);
   });
   signal_thread.detach();
@@ -178,6 +239,7 @@ int Run(int argc, char** argv) {
       o.bind.c_str(), server.port(), o.store.c_str(), o.backlog, o.backlog_max_age, o.poll_timeout,
       max_connections, o.max_body, web_root.empty() ? "(none)" : web_root.c_str());
   std::fflush(stdout);
+  NotifySystemd("READY=1");
 
   server.Run();
   stopped.get_future().wait();

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "http/connection.h"
 #include "http/parking_lot.h"
@@ -56,14 +57,14 @@ class HttpServer::Impl final : public httplib::Server {
   Impl(Feed& feed, HttpOptions options)
       : feed_(feed),
         options_(std::move(options)),
-        cors_{options_.cors_origins},
+        current_(Keep(options_.reloadable)),
         idempotency_(options_.idempotency_window, 100000),
         stop_fd_(::eventfd(0, EFD_CLOEXEC)),
         threads_(options_.thread_stack_bytes),
         lot_(feed,
              {.keep_alive = options_.keep_alive_timeout,
               .write_timeout = options_.write_timeout,
-              .sse = options_.sse},
+              .sse = options_.reloadable.sse},
              {.serve_inline = [this](Connection& c,
                                      std::string& output) { return ServeInline(c, output); },
               .resume = [this](std::unique_ptr<Connection> c) { Resume(std::move(c)); },
@@ -102,6 +103,13 @@ class HttpServer::Impl final : public httplib::Server {
 
   int port() const { return port_; }
 
+  void Reload(ReloadableSettings settings) {
+    // The lot's stream timers keep what they were built with.
+    settings.sse.ping_interval = options_.reloadable.sse.ping_interval;
+    settings.sse.retry_ms = options_.reloadable.sse.retry_ms;
+    current_.store(Keep(std::move(settings)), std::memory_order_release);
+  }
+
   void Run() { listen_after_bind(); }
 
   void Stop() {
@@ -123,6 +131,23 @@ class HttpServer::Impl final : public httplib::Server {
   }
 
  private:
+  // The reloadable settings with what is derived from them, immutable once made. Reload
+  // installs a new one; a request reads the current one once and keeps using what it got.
+  // Every snapshot stays until the server goes (a reload is rare and costs about a
+  // kilobyte), so reading needs neither a lock nor a reference count.
+  struct Snapshot {
+    ReloadableSettings settings;
+    CorsPolicy cors;
+  };
+  const Snapshot& Current() const { return *current_.load(std::memory_order_acquire); }
+  const Snapshot* Keep(ReloadableSettings settings) {
+    CorsPolicy cors{settings.cors_origins};
+    std::lock_guard lock(snapshots_mu_);
+    snapshots_.push_back(
+        std::make_unique<const Snapshot>(Snapshot{std::move(settings), std::move(cors)}));
+    return snapshots_.back().get();
+  }
+
   void ConfigureListeningSocket(int fd) {
     listen_fd_ = fd;
     int yes = 1;
@@ -141,7 +166,7 @@ class HttpServer::Impl final : public httplib::Server {
   // here an idle connection blocks in poll() on its socket and the stop eventfd.
   bool process_and_close_socket(socket_t fd) override {
     const std::size_t open = ++open_;
-    if (open > options_.max_connections || ThreadPerConnection::RunningInline()) {
+    if (open > Current().settings.max_connections || ThreadPerConnection::RunningInline()) {
       RefuseBusy(fd, !ThreadPerConnection::RunningInline());
       ::close(fd);
       --open_;
@@ -176,7 +201,7 @@ class HttpServer::Impl final : public httplib::Server {
   // REQUIRES: t_connection == &connection.
   Next ProcessOne(Connection& connection, bool last) {
     SocketStream& stream = connection.stream;
-    stream.BeginHead(std::chrono::steady_clock::now() + options_.header_timeout,
+    stream.BeginHead(std::chrono::steady_clock::now() + Current().settings.header_timeout,
                      options_.max_header_bytes);
     bool closed_by_client = false;
     // The library calls this once the request line and headers are in.
@@ -220,9 +245,9 @@ class HttpServer::Impl final : public httplib::Server {
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout);
     // A fresh connection gets only the header timeout to start its request: connections
     // opened and left silent (a flood) must not hold slots for the keep-alive time.
-    auto idle_limit =
-        fresh ? std::chrono::duration_cast<std::chrono::milliseconds>(options_.header_timeout)
-              : keep_alive;
+    auto idle_limit = fresh ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  Current().settings.header_timeout)
+                            : keep_alive;
     while (!stopping_) {
       if (!stream.WaitReadable(idle_limit)) break;
       idle_limit = keep_alive;
@@ -311,11 +336,12 @@ class HttpServer::Impl final : public httplib::Server {
     // A poll answered at once is answered here; one that must wait is parked, so that a
     // waiting client holds no thread (see parking_lot.h).
     Get("/real_time_feed", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!Authorized(options_.subscribe_token, req, res)) return;
+      const Snapshot& current = Current();
+      if (!Authorized(current.settings.subscribe_token, req, res)) return;
       auto waiter = std::make_shared<Waiter>();
-      LongPollStart start = StartLongPoll(feed_, req.params, options_.long_poll, waiter);
+      LongPollStart start = StartLongPoll(feed_, req.params, current.settings.long_poll, waiter);
       if (start.reply) return SendReply(*start.reply, res);
-      ParkedRequest& parked = Park(req, ParkedRequest::Kind::kPoll);
+      ParkedRequest& parked = Park(req, ParkedRequest::Kind::kPoll, current);
       parked.request = std::move(start.request);
       parked.waiter = std::move(waiter);
       parked.deadline = start.deadline;
@@ -397,11 +423,12 @@ class HttpServer::Impl final : public httplib::Server {
         });
 
     set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (!cors_.enabled() || res.has_header("Access-Control-Allow-Origin")) return;
+      const CorsPolicy& cors = Current().cors;
+      if (!cors.enabled() || res.has_header("Access-Control-Allow-Origin")) return;
       const bool publishing = req.path == "/send_feed_item";
       if (!publishing && !IsSubscribePath(req.path)) return;
       for (const auto& [name, value] :
-           cors_.ResponseHeaders(req.get_header_value("Origin"), publishing)) {
+           cors.ResponseHeaders(req.get_header_value("Origin"), publishing)) {
         res.set_header(name, value);
       }
     });
@@ -409,17 +436,18 @@ class HttpServer::Impl final : public httplib::Server {
     set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       // A parked poll is logged when the lot answers it.
       if (!LogEnabled(LogLevel::kInfo) || (t_connection && t_connection->parked)) return;
-      Log(LogLevel::kInfo, ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) +
-                               "\" " + std::to_string(res.status) + " " +
+      Log(LogLevel::kInfo, ClientAddress(req, Current().settings) + " \"" + req.method + " " +
+                               RedactToken(req.target) + "\" " + std::to_string(res.status) + " " +
                                std::to_string(res.body.size()));
     });
   }
 
   // A stream is parked for its whole life: the lot writes its events (see parking_lot.h).
   void ServeStream(const httplib::Request& req, httplib::Response& res) {
-    if (!Authorized(options_.subscribe_token, req, res)) return;
+    const Snapshot& current = Current();
+    if (!Authorized(current.settings.subscribe_token, req, res)) return;
     OpenedSseStream opened =
-        OpenSseStream(req.params, req.get_header_value("Last-Event-ID"), options_.sse);
+        OpenSseStream(req.params, req.get_header_value("Last-Event-ID"), current.settings.sse);
     if (!opened.request) return SendReply(opened.error, res);
     if (req.method == "HEAD") {
       res.set_header("Cache-Control", "no-cache");
@@ -432,7 +460,7 @@ class HttpServer::Impl final : public httplib::Server {
     // browser resumes from Last-Event-ID; publishers and other streams never wait for it.
     const int send_buffer = static_cast<int>(kStreamSendBuffer);
     ::setsockopt(t_connection->fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
-    ParkedRequest& parked = Park(req, ParkedRequest::Kind::kStream);
+    ParkedRequest& parked = Park(req, ParkedRequest::Kind::kStream, current);
     parked.request = std::move(*opened.request);
     parked.waiter = std::make_shared<Waiter>();
     parked.typed = opened.typed;
@@ -441,25 +469,27 @@ class HttpServer::Impl final : public httplib::Server {
 
   // Marks this request to be parked once the library is done with it. Its response from
   // the library goes nowhere; the lot sends the real one.
-  ParkedRequest& Park(const httplib::Request& req, ParkedRequest::Kind kind) {
+  ParkedRequest& Park(const httplib::Request& req, ParkedRequest::Kind kind,
+                      const Snapshot& current) {
     ParkedRequest& parked = t_connection->parked.emplace();
     parked.kind = kind;
     for (const auto& [name, value] :
-         cors_.ResponseHeaders(req.get_header_value("Origin"), /*publishing=*/false)) {
+         current.cors.ResponseHeaders(req.get_header_value("Origin"), /*publishing=*/false)) {
       parked.extra_headers += name + ": " + value + "\r\n";
     }
     // Built only when it will be used: this runs for every waiting request.
     if (LogEnabled(LogLevel::kInfo)) {
-      parked.log_prefix =
-          ClientAddress(req) + " \"" + req.method + " " + RedactToken(req.target) + "\"";
+      parked.log_prefix = ClientAddress(req, current.settings) + " \"" + req.method + " " +
+                          RedactToken(req.target) + "\"";
     }
     t_connection->stream.DiscardWrites(true);
     return parked;
   }
 
   // Behind a proxy the peer is the proxy; the client is what a trusted proxy says it is.
-  std::string ClientAddress(const httplib::Request& req) const {
-    const auto& trusted = options_.trusted_proxies;
+  static std::string ClientAddress(const httplib::Request& req,
+                                   const ReloadableSettings& settings) {
+    const auto& trusted = settings.trusted_proxies;
     if (std::find(trusted.begin(), trusted.end(), req.remote_addr) == trusted.end())
       return req.remote_addr;
     if (std::string real_ip = req.get_header_value("X-Real-IP"); !real_ip.empty()) return real_ip;
@@ -491,26 +521,28 @@ class HttpServer::Impl final : public httplib::Server {
     const bool publishing = req.path == "/send_feed_item";
     const bool feed_path = publishing || IsSubscribePath(req.path) || req.path == "/healthz";
     if (!feed_path) return Handled::Unhandled;
+    const Snapshot& current = Current();
+    const CorsPolicy& cors = current.cors;
     // A body we do not read must not be taken for the next request.
     if (has_body && !(publishing && req.method == "POST")) CloseAfterResponse();
 
-    if (req.method == "OPTIONS" && cors_.enabled() && req.path != "/healthz") {
-      SendReply(AnswerPreflight(cors_, req.get_header_value("Origin"), publishing), res);
+    if (req.method == "OPTIONS" && cors.enabled() && req.path != "/healthz") {
+      SendReply(AnswerPreflight(cors, req.get_header_value("Origin"), publishing), res);
       return Handled::Handled;
     }
     if (!publishing && req.method != "GET" && req.method != "HEAD") {
-      res.set_header("Allow", cors_.enabled() ? "GET, HEAD, OPTIONS" : "GET, HEAD");
+      res.set_header("Allow", cors.enabled() ? "GET, HEAD, OPTIONS" : "GET, HEAD");
       SendError(res, 405, req.method + " is not allowed on " + req.path + "; use GET");
       return Handled::Handled;
     }
     if (publishing) {
       if (req.method != "POST") {
-        res.set_header("Allow", cors_.enabled() ? "POST, OPTIONS" : "POST");
+        res.set_header("Allow", cors.enabled() ? "POST, OPTIONS" : "POST");
         SendError(res, 405, req.method + " is not allowed on /send_feed_item; use POST");
         return Handled::Handled;
       }
       // Checked before the body is read: an unauthorized client cannot make us read it.
-      if (!Authorized(options_.publish_token, req, res, /*query_allowed=*/false)) {
+      if (!Authorized(current.settings.publish_token, req, res, /*query_allowed=*/false)) {
         if (has_body) CloseAfterResponse();
         return Handled::Handled;
       }
@@ -530,8 +562,10 @@ class HttpServer::Impl final : public httplib::Server {
   }
 
   Feed& feed_;
-  const HttpOptions options_;
-  const CorsPolicy cors_;
+  const HttpOptions options_;  // Its `reloadable` holds the values at start only.
+  std::mutex snapshots_mu_;
+  std::vector<std::unique_ptr<const Snapshot>> snapshots_;  // Guarded by snapshots_mu_.
+  std::atomic<const Snapshot*> current_;
   IdempotencyCache idempotency_;
   const int stop_fd_;
   std::atomic<bool> stopping_{false};
@@ -552,5 +586,6 @@ std::string HttpServer::Bind() { return impl_->Bind(); }
 int HttpServer::port() const { return impl_->port(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::Reload(const ReloadableSettings& settings) { impl_->Reload(settings); }
 
 }  // namespace livefeed
