@@ -162,6 +162,25 @@ const char* SignalName(int signal) {
   return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
 }
 
+// The signal thread. SIGHUP reloads. The first SIGINT/SIGTERM stops the server; main waits
+// for `stopped` before tearing down what this thread touches. A second one means "now".
+void HandleSignals(sigset_t signals, const Invocation& invocation, Options running, Feed& feed,
+                   HttpServer& server, std::promise<void>& stopped) {
+  int signal = 0;
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    Reload(invocation, running, server);
+  }
+  Log(LogLevel::kInfo, std::string("stopping on ") + SignalName(signal));
+  NotifySystemd("STOPPING=1");
+  feed.Shutdown();
+  server.Stop();
+  stopped.set_value();
+  // Past this point the server is going away: a reload has nothing left to change.
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+  }
+  std::_Exit(128 + signal);
+}
+
 int Run(int argc, char** argv) {
   Invocation invocation{argc, argv, DefaultWebRoot(), 0};
   LoadResult loaded = LoadOptions(argc, argv, environ, invocation.default_web_root);
@@ -173,8 +192,7 @@ int Run(int argc, char** argv) {
     std::cerr << "livefeed: " << loaded.message << "\n(see livefeed --help)\n";
     return 2;
   }
-  const Options o = loaded.options;  // What the server starts with.
-  Options running = o;               // What is in force: the signal thread's from here on.
+  const Options o = loaded.options;  // What the server starts with; reloads change a copy.
   SetLogLevel(*ParseLogLevel(o.log_level));
 
   std::string web_root = o.web_root;
@@ -212,25 +230,10 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  // SIGHUP reloads. The first SIGINT/SIGTERM stops the server; main waits for that to
-  // finish before tearing down what the signal thread touches. A second one means "now".
   std::promise<void> stopped;
-  std::thread signal_thread([&, signals] {
-    int signal = 0;
-    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-      Reload(invocation, running, server);
-    }
-    Log(LogLevel::kInfo, std::string("stopping on ") + SignalName(signal));
-    NotifySystemd("STOPPING=1");
-    feed.Shutdown();
-    server.Stop();
-    stopped.set_value();
-    // Past this point the server is going away: a reload has nothing left to change.
-    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-    }
-    std::_Exit(128 + signal);
-  });
-  signal_thread.detach();
+  std::thread(HandleSignals, signals, std::cref(invocation), o, std::ref(feed), std::ref(server),
+              std::ref(stopped))
+      .detach();
 
   std::printf(
       "livefeed listening on http://%s:%d (store=%s backlog=%zu backlog-max-age=%ds "
