@@ -39,15 +39,23 @@ std::size_t RaiseOpenFileLimit() {
   return limit.rlim_cur;
 }
 
-// The web/ directory beside the build directory: build/livefeed serves the repo's web/.
+// Found relative to the binary, so that a build serves its pages from wherever it lies:
+// build/livefeed serves the repository's web/, an installed bin/livefeed the
+// share/livefeed/web of its own prefix (LIVEFEED_WEB_FROM_BINDIR, set by CMake).
 std::string DefaultWebRoot() {
-  char exe[4096];
+  char exe[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return "web";
-  std::string path(exe, static_cast<std::size_t>(n));
-  path = path.substr(0, path.rfind('/')) + "/../web";
-  char resolved[PATH_MAX];
-  return ::realpath(path.c_str(), resolved) ? resolved : path;
+  const std::string_view path(exe, static_cast<std::size_t>(n));
+  const std::string bin_dir(path.substr(0, path.rfind('/')));
+  const std::string installed = bin_dir + "/" LIVEFEED_WEB_FROM_BINDIR;
+  for (const std::string& candidate : {bin_dir + "/../web", installed}) {
+    char resolved[PATH_MAX];
+    if (::realpath(candidate.c_str(), resolved) && ::access(resolved, R_OK | X_OK) == 0) {
+      return resolved;
+    }
+  }
+  return installed;
 }
 
 std::vector<std::string> SplitList(const std::string& list) {
