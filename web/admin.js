@@ -1,11 +1,12 @@
-// The admin page from script: posts the form as JSON with the optional token and shows the
-// answer inline, so the admin can publish again without leaving the page. Without script
-// the same form works as a plain form post.
+// The admin page from script: posts the form as JSON (one item, or a batch of pasted lines)
+// with the optional token and shows the answer inline, so the admin can publish again without
+// leaving the page. Without script the same form works as a plain form post.
 (function () {
   'use strict';
 
   const form = document.getElementById('publish');
   const jsonEl = document.getElementById('json');
+  const batchEl = document.getElementById('batch');
   const tokenEl = document.getElementById('token');
   const sendEl = document.getElementById('send');
   const resultEl = document.getElementById('result');
@@ -18,14 +19,41 @@
     resultEl.textContent = text;
   }
 
-  // The item as the server would build it from a plain form post: {text} as data.
-  function buildBody() {
-    const fields = new FormData(form);
-    const body = {};
+  // What Type and Channel say, for every item this form sends.
+  function formDefaults(fields) {
+    const defaults = {};
     const type = String(fields.get('type') || '').trim();
     const channel = String(fields.get('channel') || '').trim();
-    if (type) body.type = type;
-    if (channel) body.channel = channel;
+    if (type) defaults.type = type;
+    if (channel) defaults.channel = channel;
+    return defaults;
+  }
+
+  // Pasted lines as one batch: each non-empty line a JSON item; the form fills in its gaps.
+  function buildBatch(fields) {
+    const defaults = formDefaults(fields);
+    return batchEl.value.split('\n').map((line, index) => [line.trim(), index + 1])
+      .filter(([line]) => line)
+      .map(([line, number]) => {
+        let item;
+        try {
+          item = JSON.parse(line);
+        } catch (e) {
+          throw new Error('Line ' + number + ' is not valid JSON: ' + e.message);
+        }
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+          throw new Error('Line ' + number + ' is not a JSON object like {"data": …}.');
+        }
+        return Object.assign({}, defaults, item);
+      });
+  }
+
+  // The item as the server would build it from a plain form post: {text} as data; or, when
+  // lines are pasted, the batch of them.
+  function buildBody() {
+    const fields = new FormData(form);
+    if (batchEl.value.trim()) return buildBatch(fields);
+    const body = formDefaults(fields);
     const raw = jsonEl.value.trim();
     if (raw) {
       try {
@@ -80,13 +108,17 @@
         show('error', 'Error ' + res.status + ': ' + why);
         return;
       }
-      if (!answer || !Number.isSafeInteger(answer.id)) {
+      const answers = Array.isArray(body) ? answer && answer.items : [answer];
+      if (!Array.isArray(answers) || !answers.every((a) => a && Number.isSafeInteger(a.id))) {
         show('error', 'Unexpected answer: ' + text.slice(0, 300));
         return;
       }
-      show('ok', 'Published item ' + answer.id + ' on channel ' + answer.channel + '.');
-      resultEl.dataset.id = String(answer.id);
-      remember(answer, body);
+      const last = answers[answers.length - 1];
+      show('ok', answers.length === 1
+        ? 'Published item ' + last.id + ' on channel ' + last.channel + '.'
+        : 'Published ' + answers.length + ' items, ' + answers[0].id + ' to ' + last.id + '.');
+      resultEl.dataset.id = String(last.id);
+      answers.forEach((a, i) => remember(a, Array.isArray(body) ? body[i] : body));
     } catch (err) {
       show('error', 'Could not reach the server: ' + err.message);
     } finally {

@@ -25,7 +25,7 @@ enum class StoreStatus {
   kOk,
   kUnavailable,  // The store cannot be reached (Redis down): retry later.
   kFull,         // The item would open a channel beyond the channel limit.
-  kTooLarge,     // Keeping the item would mean evicting the item itself (byte limits).
+  kTooLarge,     // Keeping the items would mean evicting them (count or byte limits).
   kKeyConflict,  // The idempotency key was used for a different request.
   kBusy,         // Too many operations in flight: retry later.
 };

@@ -78,8 +78,9 @@ void HttpLoop::OnHead(Connection& connection) {
   const HeadVerdict verdict = routes_.OnHead(head);
   switch (verdict.kind) {
     case HeadVerdict::Kind::kRefuse:
-      // A body left unread would be taken for the next request: the connection ends.
-      if (head.declares_body()) connection.close_after = true;
+      // A body left unread would be taken for the next request: the connection ends. So it
+      // does when the client did not ask to keep it, as after any other answer.
+      if (head.declares_body() || !head.keep_alive() || stopping_) connection.close_after = true;
       // A browser reads the refusal only with the CORS fields the request earns (taken
       // before the parser lets go of the head), and every answer carries the request's id.
       IdentifyRequest(connection, &head, routes_);

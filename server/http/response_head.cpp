@@ -110,7 +110,9 @@ std::string FormatResponseHead(const ResponseHead& head) {
   if (head.close) {
     out += "Connection: close\r\n";
   } else {
-    out += "Keep-Alive: timeout=";
+    // Said outright, as nginx does: an HTTP/1.0 client keeps the connection only when the
+    // answer names keep-alive in Connection (RFC 9112 section C.2.2).
+    out += "Connection: keep-alive\r\nKeep-Alive: timeout=";
     out += std::to_string(head.keep_alive.count());
     out += "\r\n";
   }

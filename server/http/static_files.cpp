@@ -75,7 +75,22 @@ class StaticFiles::Library final : public httplib::Server {
     MemoryStream stream(std::move(request));
     bool closed = false;
     process_request(stream, close, closed, nullptr);
-    return stream.TakeResponse();
+    return SayKeptAlive(stream.TakeResponse());
+  }
+
+ private:
+  // The library's "Keep-Alive: timeout=N, max=5" counts requests for its own loop, which
+  // does not run here: our loop keeps the connection for any number of requests. The line
+  // is said as our head writer says it (response_head.cpp).
+  static std::string SayKeptAlive(std::string response) {
+    const std::size_t head_end = response.find("\r\n\r\n");
+    const std::size_t line = response.find("\r\nKeep-Alive: ");
+    if (line == std::string::npos || line >= head_end) return response;
+    const std::size_t max = response.find(", max=", line);
+    const std::size_t line_end = response.find("\r\n", line + 2);
+    if (max < line_end) response.erase(max, line_end - max);
+    response.insert(line + 2, "Connection: keep-alive\r\n");
+    return response;
   }
 };
 

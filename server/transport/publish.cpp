@@ -254,7 +254,11 @@ Reply PublishReply(const AppendResult& result, bool batch,
     case StoreStatus::kFull:
       return JsonError(507, "too many channels hold items; publish to an existing channel");
     case StoreStatus::kTooLarge:
-      return JsonError(507, "the backlog's byte limits cannot keep this publish");
+      // The store cannot say which limit: a batch over --backlog on one channel, or items
+      // over --backlog-max-bytes or --memory-limit, would all evict the publish itself.
+      return JsonError(507,
+                       "the backlog cannot keep this publish: it is larger than --backlog items, "
+                       "--backlog-max-bytes of one channel, or --memory-limit");
     case StoreStatus::kKeyConflict:
       return JsonError(422, "Idempotency-Key already used for a different request");
     case StoreStatus::kUnavailable:

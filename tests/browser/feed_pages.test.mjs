@@ -190,6 +190,42 @@ describe(`live page and admin page (${ENGINE})`, () => {
     );
   });
 
+  test('the admin page publishes pasted lines as one batch, all or nothing', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { server, context } = await setup(t);
+    const live = await openPage(context, `${server.url}/?channel=batch`);
+    await waitForStatus(live, 'live');
+    const admin = await openPage(context, `${server.url}/admin.html`);
+    await fill(admin, 'input[name=channel]', 'batch');
+    await fill(admin, '#batch', '{"data": {"text": "one"}}\n\n{"type": "t", "data": {"text": "two"}}\n{"channel": "other", "data": 3}');
+    const id = await publishFromAdmin(admin);
+    assert.match(await textOf(admin, '#result'), /^Published 3 items, \d+ to \d+\.$/);
+    const { items } = await (await fetch(`${server.url}/real_time_feed?since=0&channel=batch,other`)).json();
+    assert.deepEqual(
+      items.map(({ channel, type, data }) => ({ channel, type, data })),
+      [
+        { channel: 'batch', type: undefined, data: { text: 'one' } },
+        { channel: 'batch', type: 't', data: { text: 'two' } },
+        { channel: 'other', type: undefined, data: 3 },
+      ]
+    );
+    assert.equal(String(items[2].id), id, 'the result names the last id');
+    assert.deepEqual(items.map((i) => i.id - items[0].id), [0, 1, 2], 'consecutive ids');
+    await waitForItemText(live, 'two');
+    assert.equal(await countOf(admin, '#history .item'), 3);
+
+    // A line that is not JSON is caught before sending; one the server refuses keeps nothing.
+    await fill(admin, '#batch', '{"data": 1}\nnot json');
+    assert.equal((await submitAdmin(admin)).state, 'error');
+    assert.match(await textOf(admin, '#result'), /^Line 2 is not valid JSON/);
+    await fill(admin, '#batch', '{"data": {"text": "kept?"}}\n{"channel": "no spaces", "data": 1}');
+    assert.equal((await submitAdmin(admin)).state, 'error');
+    assert.match(await textOf(admin, '#result'), /^Error 400: \S/);
+    const after = await (await fetch(`${server.url}/real_time_feed?since=0&channel=batch,other`)).json();
+    assert.equal(after.items.length, 3, 'nothing of the refused batch was kept');
+    await screenshot(admin, 'admin-batch');
+    assertNoPageErrors(admin, live);
+  });
+
   test('the admin form works as a plain form post without JavaScript', { timeout: TEST_TIMEOUT }, async (t) => {
     const server = await startServer();
     const { page: admin, close } = await noScriptPage(browser(), `${server.url}/admin.html`);
@@ -275,6 +311,33 @@ describe(`live page and admin page (${ENGINE})`, () => {
         'newest first, every item exactly once'
       );
       await screenshot(live, `burst-${transport}`);
+      assertNoPageErrors(live);
+    });
+  }
+
+  // A page opened over a full backlog catches up on one connection: a catch-up larger than
+  // any per-stream buffer used to close the stream before its first event, for ever.
+  for (const transport of ['auto', 'longpoll']) {
+    test(`over a backlog of 1,000 items of 1 KB the page becomes live and shows them all (transport=${transport})`, { timeout: TEST_TIMEOUT }, async (t) => {
+      const { server, context } = await setup(t);
+      const filler = 'x'.repeat(1000);
+      for (let first = 0; first < 1000; first += 50) {
+        const batch = [];
+        for (let n = first; n < first + 50; n++) {
+          batch.push({ channel: 'full', data: { text: `full ${String(n).padStart(4, '0')}`, filler } });
+        }
+        await publish(server, batch);
+      }
+      const live = await openPage(context, `${server.url}/?channel=full&transport=${transport}&max=2000`);
+      await waitForStatus(live, 'live');
+      await waitForItemText(live, 'full 0999', 30000);
+      const items = await shownItems(live);
+      assert.equal(items.length, 1000, 'every item of the backlog is shown');
+      assert.deepEqual(
+        items.map((i) => i.text),
+        Array.from({ length: 1000 }, (_, n) => `full ${String(999 - n).padStart(4, '0')}`),
+        'newest first, each once'
+      );
       assertNoPageErrors(live);
     });
   }

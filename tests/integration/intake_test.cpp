@@ -67,6 +67,41 @@ TEST_CASE("back-to-back requests on a kept-alive connection are each answered") 
   CHECK(Get(server.port(), "/real_time_feed?since=0").Json()["items"].size() == 100);
 }
 
+TEST_CASE("an HTTP/1.0 client that asks for keep-alive is told so, and kept") {
+  ServerProcess server;
+  HttpConnection connection(server.port());
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(connection.SendRaw("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    const HttpResponse answer = connection.Read();
+    REQUIRE(answer.status == 200);
+    CHECK(answer.Header("connection") == "keep-alive");
+  }
+  // Without asking, an HTTP/1.0 client is answered and closed.
+  REQUIRE(connection.SendRaw("GET /healthz HTTP/1.0\r\n\r\n"));
+  CHECK(connection.Read().Header("connection") == "close");
+  CHECK(connection.WaitForClose(seconds(10)));
+}
+
+TEST_CASE("a request refused from its head is closed when the client did not ask to keep it") {
+  ServerProcess server;
+  // HTTP/1.1 with Connection: close; the refusal (415) is decided before any body.
+  HttpConnection closing(server.port());
+  REQUIRE(
+      closing.SendRaw("POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                      "Connection: close\r\n\r\n"));
+  HttpResponse answer = closing.Read();
+  CHECK(answer.status == 415);
+  CHECK(answer.Header("connection") == "close");
+  CHECK(closing.WaitForClose(seconds(10)));
+  // HTTP/1.0 without keep-alive, refused for its method.
+  HttpConnection old(server.port());
+  REQUIRE(old.SendRaw("DELETE /real_time_feed HTTP/1.0\r\n\r\n"));
+  answer = old.Read();
+  CHECK(answer.status == 405);
+  CHECK(answer.Header("connection") == "close");
+  CHECK(old.WaitForClose(seconds(10)));
+}
+
 TEST_CASE("a body arriving slowly, in pieces over 2 s, is served, and delays nobody else") {
   ServerProcess server;
   const std::string body = "{\"data\":\"" + std::string(400, 's') + "\"}";
@@ -136,6 +171,16 @@ TEST_CASE("one bad item refuses the whole batch, nothing of it is kept") {
 TEST_CASE("a batch larger than --max-batch is refused with 413") {
   ServerProcess server({"--max-batch", "3"});
   CHECK(PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3},{"data":4}])").status == 413);
+  CHECK(PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3}])").status == 200);
+}
+
+TEST_CASE("a batch with more items for one channel than --backlog keeps is refused whole, 507") {
+  ServerProcess server({"--backlog", "3"});
+  const HttpResponse refused =
+      PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3},{"data":4}])");
+  CHECK(refused.status == 507);
+  CHECK(refused.Json()["error"].get<std::string>().find("--backlog") != std::string::npos);
+  CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=0").Json()["items"].empty());
   CHECK(PostJson(server.port(), R"([{"data":1},{"data":2},{"data":3}])").status == 200);
 }
 

@@ -71,6 +71,9 @@ TEST_CASE("the web root is served at / and unknown paths get a JSON 404") {
   auto index = Get(server.port(), "/");
   CHECK(index.status == 200);
   CHECK(index.Header("content-type").find("text/html") == 0);
+  // Kept alive as every answer of ours is: for as many requests as the client sends.
+  CHECK(index.Header("keep-alive") == "timeout=75");
+  CHECK(index.Header("connection") == "keep-alive");
   auto missing = Get(server.port(), "/no-such-page");
   CHECK(missing.status == 404);
   CHECK(missing.Json()["error"].is_string());

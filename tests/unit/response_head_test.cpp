@@ -14,7 +14,7 @@ TEST_CASE("a head has the status line, fields, length and keep-alive, then a bla
                             .content_length = 12,
                             .keep_alive = std::chrono::seconds(75)}) ==
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-        "Content-Length: 12\r\nKeep-Alive: timeout=75\r\n\r\n");
+        "Content-Length: 12\r\nConnection: keep-alive\r\nKeep-Alive: timeout=75\r\n\r\n");
 }
 
 TEST_CASE("a last answer says Connection: close, a stream is chunked, a HEAD may have no length") {
