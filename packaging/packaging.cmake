@@ -74,9 +74,10 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 set(CPACK_PACKAGE_DESCRIPTION "livefeed is a small HTTP server that pushes a live JSON feed to web browsers.
 Publishers POST items; browsers follow channels by long-polling or with
 Server-Sent Events and get every item exactly once, in order, across
-reconnects and proxies. It holds tens of thousands of waiting clients in one
-epoll thread. A browser client, a live page, an admin page and nginx snippets
-are included.")
+reconnects and proxies. It holds tens of thousands of waiting clients on a few
+epoll event loops, keeps items in memory or shares them through Redis between
+several nodes, and reloads its settings on SIGHUP without dropping a client.
+A browser client, a live page, an admin page and nginx snippets are included.")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
