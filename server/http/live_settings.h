@@ -74,8 +74,9 @@ class LiveSettingsView {
   explicit LiveSettingsView(const LiveSettingsSlot& slot)
       : slot_(slot), seen_(slot.version()), current_(slot.Load()) {}
 
-  // Takes the newest settings if any were published since; cheap when none were. What was
-  // read from the old ones (a held poll's timeout) stays as it was.
+  // Takes the newest settings if any were published since; cheap when none were. The old
+  // ones may be freed here: hold no reference into them across a Refresh (sessions copy
+  // what they take, so a held poll keeps its timeout).
   void Refresh() {
     const std::uint64_t version = slot_.version();
     if (version == seen_) return;
