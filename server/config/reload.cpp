@@ -11,28 +11,32 @@ std::string Show(const T& value) {
   return std::to_string(value);
 }
 
-enum class Change {
-  kApplied,  // Read per request, per new connection, or by each poll or stream as it opens.
-  kRestart,  // Built once at start (a socket, the store, threads): the running value stays.
-  kSecret,   // Applied like kApplied, but its value (or a file's content) is never shown.
-};
+// Applied: read per request, per new connection, or by each poll or stream as it opens.
+// Restart: built once at start (a socket, the store, threads): the running value stays.
+constexpr bool kApplied = true;
+constexpr bool kRestart = false;
 
-// One option: its name, what a new value does, and how to compare, copy and print it.
+// Flags of a field.
+// Its value (or a file's content) is never shown: a token, a key, a URL with a password.
+constexpr unsigned kHidden = 1;
+// Part of who may subscribe and publish: held back with a new --auth-url (see PlanReload).
+constexpr unsigned kAuthorization = 2;
+
+// One option: its name, whether a new value is applied, and how to compare, copy and print it.
 struct Field {
   std::string_view name;
-  Change change;
-  // Part of who may subscribe and publish: held back with --auth-url (see PlanReload).
-  bool authorization;
+  bool reloadable;
+  unsigned flags;
   bool (*differs)(const Options&, const Options&);
   void (*copy)(Options& to, const Options& from);
   std::string (*show)(const Options&);
 };
 
 template <auto Member>
-constexpr Field MakeField(std::string_view name, Change change, bool authorization = false) {
+constexpr Field MakeField(std::string_view name, bool reloadable, unsigned flags = 0) {
   return {name,
-          change,
-          authorization,
+          reloadable,
+          flags,
           [](const Options& a, const Options& b) { return a.*Member != b.*Member; },
           [](Options& to, const Options& from) { to.*Member = from.*Member; },
           [](const Options& o) { return Show(o.*Member); }};
@@ -44,8 +48,8 @@ template <auto File, auto Value>
 constexpr Field MakeFileField(std::string_view name) {
   return {
       name,
-      Change::kSecret,
-      true,
+      kApplied,
+      kHidden | kAuthorization,
       [](const Options& a, const Options& b) { return a.*File != b.*File || a.*Value != b.*Value; },
       [](Options& to, const Options& from) {
         to.*File = from.*File;
@@ -54,23 +58,20 @@ constexpr Field MakeFileField(std::string_view name) {
       nullptr};
 }
 
-using enum Change;
-constexpr bool kAuthorization = true;
-
 // Every option of --help but --help itself (a test checks).
 constexpr Field kFields[] = {
     MakeField<&Options::log_level>("log-level", kApplied),
     MakeField<&Options::log_format>("log-format", kApplied),
     // Token files are read again by every reload: a rotated token is in force at once.
-    MakeField<&Options::publish_token>("publish-token", kSecret, kAuthorization),
+    MakeField<&Options::publish_token>("publish-token", kApplied, kHidden | kAuthorization),
     MakeField<&Options::publish_token_file>("publish-token-file", kApplied, kAuthorization),
-    MakeField<&Options::subscribe_token>("subscribe-token", kSecret, kAuthorization),
+    MakeField<&Options::subscribe_token>("subscribe-token", kApplied, kHidden | kAuthorization),
     MakeField<&Options::subscribe_token_file>("subscribe-token-file", kApplied, kAuthorization),
-    MakeField<&Options::admin_token>("admin-token", kSecret),
+    MakeField<&Options::admin_token>("admin-token", kApplied, kHidden),
     MakeField<&Options::admin_token_file>("admin-token-file", kApplied),
     // The signed tokens' verifier is rebuilt: a rotated key is in force at once (streams
     // already open keep the expiry their token gave them).
-    MakeField<&Options::jwt_secret>("jwt-secret", kSecret, kAuthorization),
+    MakeField<&Options::jwt_secret>("jwt-secret", kApplied, kHidden | kAuthorization),
     MakeField<&Options::jwt_secret_file>("jwt-secret-file", kApplied, kAuthorization),
     MakeFileField<&Options::jwt_public_key_file, &Options::jwt_public_key>("jwt-public-key-file"),
     MakeField<&Options::jwt_audience>("jwt-audience", kApplied, kAuthorization),
@@ -95,7 +96,7 @@ constexpr Field kFields[] = {
     MakeField<&Options::event_loops>("event-loops", kRestart),
     // The store and its limits are built once; the items it holds would be lost. The
     // store's URL may hold a password: never shown.
-    MakeField<&Options::store>("store", kRestart),
+    MakeField<&Options::store>("store", kRestart, kHidden),
     MakeField<&Options::redis_prefix>("redis-prefix", kRestart),
     MakeField<&Options::backlog>("backlog", kRestart),
     MakeField<&Options::backlog_max_age>("backlog-max-age", kRestart),
@@ -130,11 +131,12 @@ ReloadPlan PlanReload(const Options& running, const Options& wanted) {
   const bool hold_authorization = running.auth_url != wanted.auth_url;
   for (const Field& field : kFields) {
     if (!field.differs(running, wanted)) continue;
-    const bool restart = field.change == kRestart || (hold_authorization && field.authorization);
+    const bool restart =
+        !field.reloadable || (hold_authorization && (field.flags & kAuthorization) != 0);
     if (!restart) {
       field.copy(plan.effective, wanted);
       plan.applied.emplace_back(field.name);
-    } else if (field.change == kSecret || field.show == nullptr || field.name == "store") {
+    } else if ((field.flags & kHidden) != 0) {
       plan.need_restart.emplace_back(field.name);
     } else {
       plan.need_restart.push_back(std::string(field.name) + " (running " + field.show(running) +
