@@ -1,5 +1,7 @@
 // livefeed: wiring only. Reads the options, builds store (memory or Redis) → feed → HTTP
 // server, serves until SIGINT/SIGTERM, then lets every held client have its answer and exits.
+// SIGHUP reads the options again and applies what a running server can take (see
+// config/reload.h) while every held client stays connected.
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -11,9 +13,11 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <string_view>
 #include <thread>
 
 #include "config/config.h"
+#include "config/reload.h"
 #include "core/feed.h"
 #include "http/auth_hook.h"
 #include "http/http_server.h"
@@ -21,6 +25,7 @@
 #include "metrics/metrics.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
+#include "systemd_notify.h"
 #include "transport/auth/jwt.h"
 
 extern char** environ;
@@ -39,15 +44,23 @@ std::size_t RaiseOpenFileLimit() {
   return limit.rlim_cur;
 }
 
-// The web/ directory beside the build directory: build/livefeed serves the repo's web/.
+// Found relative to the binary, so that a build serves its pages from wherever it lies:
+// build/livefeed serves the repository's web/, an installed bin/livefeed the
+// share/livefeed/web of its own prefix (LIVEFEED_WEB_FROM_BINDIR, set by CMake).
 std::string DefaultWebRoot() {
-  char exe[4096];
+  char exe[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return "web";
-  std::string path(exe, static_cast<std::size_t>(n));
-  path = path.substr(0, path.rfind('/')) + "/../web";
-  char resolved[PATH_MAX];
-  return ::realpath(path.c_str(), resolved) ? resolved : path;
+  const std::string_view path(exe, static_cast<std::size_t>(n));
+  const std::string bin_dir(path.substr(0, path.rfind('/')));
+  const std::string installed = bin_dir + "/" LIVEFEED_WEB_FROM_BINDIR;
+  for (const std::string& candidate : {bin_dir + "/../web", installed}) {
+    char resolved[PATH_MAX];
+    if (::realpath(candidate.c_str(), resolved) && ::access(resolved, R_OK | X_OK) == 0) {
+      return resolved;
+    }
+  }
+  return installed;
 }
 
 std::vector<std::string> SplitList(const std::string& list) {
@@ -86,7 +99,8 @@ bool ResolveWebRoot(const std::string& given, const std::string& default_web_roo
   return true;
 }
 
-// --max-connections, lowered to fit the open-file limit (raised as far as it goes).
+// --max-connections, lowered to fit the open-file limit (raised as far as it goes; again
+// on each reload, which may bring a new value).
 std::size_t FitConnections(std::size_t max_connections) {
   const std::size_t file_limit = RaiseOpenFileLimit();
   // Leave room for the listening socket, logs and the few files the server opens itself.
@@ -98,13 +112,13 @@ std::size_t FitConnections(std::size_t max_connections) {
   return max_connections;
 }
 
-// SIGINT and SIGTERM are taken by one thread with sigwait; every thread started after this
-// inherits the mask. SIGPIPE is ignored: a client gone mid-write is an error return.
-sigset_t BlockStopSignals() {
+// SIGINT, SIGTERM and SIGHUP are taken by one thread with sigwait; every thread started
+// after this inherits the mask. SIGPIPE is ignored: a client gone mid-write is an error
+// return.
+sigset_t BlockSignals() {
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return signals;
@@ -114,62 +128,74 @@ bool IsLoopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
 
-HttpOptions HttpOptionsOf(const Options& o, const std::string& web_root,
-                          std::size_t max_connections) {
-  HttpOptions http;
-  http.bind = o.bind;
-  http.port = o.port;
-  http.max_connections = max_connections;
-  http.max_body = o.max_body;
-  http.web_root = web_root;
-  http.trusted_proxies = SplitList(o.trust_proxy);
-  http.cors_origins = SplitList(o.cors_origin);
-  http.publish_token = o.publish_token;
-  http.subscribe_token = o.subscribe_token;
-  http.admin_token = o.admin_token;
-  http.max_batch = o.max_batch;
-  http.header_timeout = std::chrono::seconds(o.header_timeout);
-  http.keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
-  http.write_timeout = std::chrono::seconds(o.write_timeout);
-  http.event_loops = o.event_loops;
-  http.workers = std::max(2u, std::thread::hardware_concurrency());
-  http.long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
-  http.long_poll.max_timeout_seconds = o.poll_timeout;
-  http.long_poll.max_items = o.max_items;
-  http.long_poll.max_answer_bytes = o.max_answer_bytes;
-  http.sse.ping_interval = std::chrono::seconds(o.ping_interval);
-  http.sse.retry_ms = o.sse_retry;
-  http.sse.max_items = o.max_items;
-  http.sse.write_timeout = std::chrono::seconds(o.write_timeout);
-  return http;
+// What a reload may change (see live_settings.h), with the signed tokens' verifier when a
+// key is given. Returns what is wrong with the key, or empty.
+std::string LiveSettingsOf(const Options& o, LiveSettings* live) {
+  live->max_connections = FitConnections(o.max_connections);
+  live->max_body = o.max_body;
+  live->max_batch = o.max_batch;
+  live->header_timeout = std::chrono::seconds(o.header_timeout);
+  live->write_timeout = std::chrono::seconds(o.write_timeout);
+  live->trusted_proxies = SplitList(o.trust_proxy);
+  live->cors = CorsPolicy{.origins = SplitList(o.cors_origin)};
+  live->publish_token = o.publish_token;
+  live->subscribe_token = o.subscribe_token;
+  live->admin_token = o.admin_token;
+  live->long_poll.default_timeout = std::chrono::seconds(o.poll_timeout);
+  live->long_poll.max_timeout_seconds = o.poll_timeout;
+  live->long_poll.max_items = o.max_items;
+  live->long_poll.max_answer_bytes = o.max_answer_bytes;
+  live->sse.ping_interval = std::chrono::seconds(o.ping_interval);
+  live->sse.retry_ms = o.sse_retry;
+  live->sse.max_items = o.max_items;
+  live->sse.write_timeout = std::chrono::seconds(o.write_timeout);
+  live->jwt = nullptr;
+  live->jwt_cookie.clear();
+  if (o.jwt_secret.empty() && o.jwt_public_key.empty()) return {};
+  std::optional<SignatureKey> key;
+  std::string error;
+  if (!o.jwt_secret.empty()) {
+    key = SignatureKey::Secret(o.jwt_secret);
+  } else if (!(key = SignatureKey::FromPublicKeyPem(o.jwt_public_key, &error))) {
+    return "--jwt-public-key-file '" + o.jwt_public_key_file + "': " + error;
+  }
+  live->jwt = std::make_shared<const JwtVerifier>(std::move(*key), o.jwt_audience);
+  live->jwt_cookie = o.jwt_cookie;
+  return {};
 }
 
-// Signed channel tokens (a key) or the application's hook, as configured; config has
-// checked that at most one of them is given. Returns what is wrong with the key, or empty.
-std::string WireAuthorization(const Options& o, HttpOptions& http) {
-  if (!o.jwt_secret.empty() || !o.jwt_public_key.empty()) {
-    std::optional<SignatureKey> key;
-    std::string error;
-    if (!o.jwt_secret.empty()) {
-      key = SignatureKey::Secret(o.jwt_secret);
-    } else if (!(key = SignatureKey::FromPublicKeyPem(o.jwt_public_key, &error))) {
-      return "--jwt-public-key-file '" + o.jwt_public_key_file + "': " + error;
-    }
-    http.jwt = std::make_shared<const JwtVerifier>(std::move(*key), o.jwt_audience);
-    http.jwt_cookie = o.jwt_cookie;
+// Everything HTTP but the hook; returns what is wrong with the signed tokens' key, or empty.
+std::string HttpOptionsOf(const Options& o, const std::string& web_root, HttpOptions* http) {
+  http->bind = o.bind;
+  http->port = o.port;
+  http->web_root = web_root;
+  http->keep_alive_timeout = std::chrono::seconds(o.keep_alive_timeout);
+  http->event_loops = o.event_loops;
+  http->workers = std::max(2u, std::thread::hardware_concurrency());
+  return LiveSettingsOf(o, &http->live);
+}
+
+// The application's hook, when --auth-url is given (config has checked that signed
+// tokens and shared tokens are not given with it).
+std::shared_ptr<AuthHook> MakeAuthHook(const Options& o) {
+  if (o.auth_url.empty()) return nullptr;
+  return std::make_shared<AuthHook>(
+      AuthHookOptions{.host = o.auth_host,
+                      .port = o.auth_port,
+                      .path = o.auth_path,
+                      .timeout = std::chrono::seconds(o.auth_timeout),
+                      .cache = {.ttl = std::chrono::seconds(o.auth_cache)}});
+}
+
+// Who decides who may subscribe and publish, for the log.
+void LogAuthorization(const Options& o, const LiveSettings& live) {
+  if (live.jwt) {
     Log(LogLevel::kInfo, "subscribing and publishing need a token signed with " +
-                             std::string(JwsAlgorithmName(http.jwt->algorithm())));
+                             std::string(JwsAlgorithmName(live.jwt->algorithm())));
   }
   if (!o.auth_url.empty()) {
-    http.auth_hook = std::make_shared<AuthHook>(
-        AuthHookOptions{.host = o.auth_host,
-                        .port = o.auth_port,
-                        .path = o.auth_path,
-                        .timeout = std::chrono::seconds(o.auth_timeout),
-                        .cache = {.ttl = std::chrono::seconds(o.auth_cache)}});
     Log(LogLevel::kInfo, "subscribing and publishing are authorized by " + o.auth_url);
   }
-  return {};
 }
 
 // The store --store names: memory, or Redis shared with other nodes. Only a Redis store
@@ -235,9 +261,68 @@ void WarnOfOpenDoors(const Options& o) {
   }
 }
 
+// How the process was started, kept so that a reload reads the options the same way.
+struct Invocation {
+  int argc;
+  char** argv;
+  std::string default_web_root;
+};
+
+// SIGHUP: reads the options again (the config and token files may have changed) and applies
+// what can change without dropping a client; `running` becomes what is now in force. A
+// config that no longer reads leaves everything as it was.
+void Reload(const Invocation& invocation, Options& running, HttpServer& server) {
+  NotifySystemdReloading();
+  LoadResult loaded =
+      LoadOptions(invocation.argc, invocation.argv, environ, invocation.default_web_root);
+  ReloadPlan plan;
+  LiveSettings live;
+  std::string error = loaded.message;
+  if (loaded.outcome == LoadResult::Outcome::kRun) {
+    plan = PlanReload(running, loaded.options);
+    error = LiveSettingsOf(plan.effective, &live);
+  }
+  if (loaded.outcome != LoadResult::Outcome::kRun || !error.empty()) {
+    // A typo in the file must not take the server down: it goes on as it was.
+    Log(LogLevel::kError, "reload failed, the running settings stay: " + error);
+    NotifySystemd("READY=1");
+    return;
+  }
+  SetLogLevel(*ParseLogLevel(plan.effective.log_level));
+  SetLogFormat(*ParseLogFormat(plan.effective.log_format));
+  server.Reload(std::move(live));
+  WarnOfOpenDoors(plan.effective);
+  running = std::move(plan.effective);
+  Log(plan.need_restart.empty() ? LogLevel::kInfo : LogLevel::kWarn, DescribeReload(plan));
+  NotifySystemd("READY=1");
+}
+
+const char* SignalName(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+// The signal thread. SIGHUP reloads. The first SIGINT/SIGTERM stops the server; main waits
+// for `stopped` before tearing down what this thread touches. A second one means "now".
+void HandleSignals(sigset_t signals, const Invocation& invocation, Options running, Feed& feed,
+                   HttpServer& server, std::promise<void>& stopped) {
+  int signal = 0;
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    Reload(invocation, running, server);
+  }
+  Log(LogLevel::kInfo, std::string("stopping on ") + SignalName(signal));
+  NotifySystemd("STOPPING=1");
+  feed.Shutdown();
+  server.Stop();
+  stopped.set_value();
+  // Past this point the server is going away: a reload has nothing left to change.
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+  }
+  std::_Exit(128 + signal);
+}
+
 int Run(int argc, char** argv) {
-  const std::string default_web_root = DefaultWebRoot();
-  LoadResult loaded = LoadOptions(argc, argv, environ, default_web_root);
+  const Invocation invocation{argc, argv, DefaultWebRoot()};
+  LoadResult loaded = LoadOptions(argc, argv, environ, invocation.default_web_root);
   if (loaded.outcome == LoadResult::Outcome::kExitOk) {
     std::cout << loaded.message;
     return 0;
@@ -246,21 +331,23 @@ int Run(int argc, char** argv) {
     std::cerr << "livefeed: " << loaded.message << "\n(see livefeed --help)\n";
     return 2;
   }
-  const Options& o = loaded.options;
+  const Options o = loaded.options;  // What the server starts with; reloads change a copy.
   SetLogLevel(*ParseLogLevel(o.log_level));
   SetLogFormat(*ParseLogFormat(o.log_format));
   std::string web_root;
-  if (!ResolveWebRoot(o.web_root, default_web_root, &web_root)) return 2;
-  const std::size_t max_connections = FitConnections(o.max_connections);
+  if (!ResolveWebRoot(o.web_root, invocation.default_web_root, &web_root)) return 2;
 
-  const sigset_t signals = BlockStopSignals();
+  const sigset_t signals = BlockSignals();
 
   WarnOfOpenDoors(o);
-  HttpOptions http = HttpOptionsOf(o, web_root, max_connections);
-  if (std::string error = WireAuthorization(o, http); !error.empty()) {
+  HttpOptions http;
+  if (std::string error = HttpOptionsOf(o, web_root, &http); !error.empty()) {
     std::cerr << "livefeed: " << error << "\n";
     return 2;
   }
+  http.auth_hook = MakeAuthHook(o);
+  LogAuthorization(o, http.live);
+  const std::size_t max_connections = http.live.max_connections;
   // Built in this order and torn down in reverse: the HTTP loops stop first, then the
   // store's thread (whose last completions post to the loops), then the feed.
   // Outlives the server, which counts into it and is its source of live figures.
@@ -276,20 +363,10 @@ int Run(int argc, char** argv) {
   // Returns at once: an unreachable Redis is retried in the background (/healthz says).
   if (stores.redis) stores.redis->Start();
 
-  // The first signal stops the server; main waits for that to finish before tearing
-  // down what the signal thread touches. A second signal means "now".
   std::promise<void> stopped;
-  std::thread signal_thread([&feed, &server, &stopped, signals] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    Log(LogLevel::kInfo, std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
-    feed.Shutdown();
-    server.Stop();
-    stopped.set_value();
-    sigwait(&signals, &signal);
-    std::_Exit(128 + signal);
-  });
-  signal_thread.detach();
+  std::thread(HandleSignals, signals, std::cref(invocation), o, std::ref(feed), std::ref(server),
+              std::ref(stopped))
+      .detach();
 
   std::printf(
       "livefeed listening on http://%s:%d (store=%s backlog=%zu backlog-max-age=%ds "
@@ -298,6 +375,8 @@ int Run(int argc, char** argv) {
       o.bind.c_str(), server.port(), stores.Describe().c_str(), o.backlog, o.backlog_max_age,
       o.poll_timeout, max_connections, o.max_body, web_root.empty() ? "(none)" : web_root.c_str());
   std::fflush(stdout);
+  // The socket listens (connections wait in its backlog until Run takes them).
+  NotifySystemd("READY=1");
 
   server.Run();
   stopped.get_future().wait();

@@ -258,6 +258,14 @@ std::string ReadSecretFiles(Options& o) {
 
 }  // namespace
 
+std::vector<std::string> OptionNames() {
+  Options scratch;
+  const po::options_description desc = Describe(scratch, "");
+  std::vector<std::string> names;
+  for (const auto& option : desc.options()) names.push_back(option->long_name());
+  return names;
+}
+
 LoadResult LoadOptions(int argc, const char* const* argv, const char* const* environment,
                        const std::string& default_web_root) {
   LoadResult result;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/options.h"
 
@@ -18,5 +19,8 @@ struct LoadResult {
 // `environ` style: a null-terminated array of "NAME=value".
 LoadResult LoadOptions(int argc, const char* const* argv, const char* const* environment,
                        const std::string& default_web_root);
+
+// The long names of every option, as --help lists them.
+std::vector<std::string> OptionNames();
 
 }  // namespace livefeed

@@ -18,9 +18,9 @@ using Counter = std::function<std::size_t(const std::string&)>;
 
 constexpr std::string_view kChannelsPath = "/channels";
 
-std::optional<Reply> CheckAdmin(const ServerContext& context, const RequestHead& head) {
-  return CheckToken(context.options.admin_token,
-                    std::string(head.Get("authorization").value_or("")), /*query_token=*/"");
+std::optional<Reply> CheckAdmin(const LiveSettings& live, const RequestHead& head) {
+  return CheckToken(live.admin_token, std::string(head.Get("authorization").value_or("")),
+                    /*query_token=*/"");
 }
 
 Reply Busy() {
@@ -157,8 +157,9 @@ Outcome OneChannel(ServerContext& context, const RequestHead& head, Routes::Late
 
 }  // namespace
 
-Outcome ServeMetrics(ServerContext& context, const RequestHead& head, Routes::Later later) {
-  if (auto refusal = CheckAdmin(context, head)) return Outcome::Of(std::move(*refusal));
+Outcome ServeMetrics(ServerContext& context, const LiveSettings& live, const RequestHead& head,
+                     Routes::Later later) {
+  if (auto refusal = CheckAdmin(live, head)) return Outcome::Of(std::move(*refusal));
   auto render = [&context, later] {
     Reply reply;
     reply.content_type = metrics::kExpositionContentType;
@@ -170,9 +171,9 @@ Outcome ServeMetrics(ServerContext& context, const RequestHead& head, Routes::La
   return Outcome::Later();
 }
 
-Outcome ServeChannels(ServerContext& context, const RequestHead& head, Routes::Later later,
-                      const Counter& here) {
-  if (auto refusal = CheckAdmin(context, head)) return Outcome::Of(std::move(*refusal));
+Outcome ServeChannels(ServerContext& context, const LiveSettings& live, const RequestHead& head,
+                      Routes::Later later, const Counter& here) {
+  if (auto refusal = CheckAdmin(live, head)) return Outcome::Of(std::move(*refusal));
   if (head.path() == kChannelsPath) return ListChannels(context, head, std::move(later), here);
   return OneChannel(context, head, std::move(later), here);
 }

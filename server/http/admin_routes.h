@@ -8,7 +8,8 @@
 //                         polls and streams follow it.
 // With --admin-token set, each needs `Authorization: Bearer <token>` (never ?token=: a
 // URL ends up in logs). They take GET and HEAD only, and no body.
-// Safe for concurrent use (plain functions over the shared context).
+// Safe for concurrent use (plain functions over the shared context and the caller's
+// settings).
 #pragma once
 
 #include <cstddef>
@@ -24,10 +25,12 @@ namespace livefeed {
 inline constexpr std::size_t kDefaultChannelPage = 100;
 inline constexpr std::size_t kMaxChannelPage = 1000;
 
-Outcome ServeMetrics(ServerContext& context, const RequestHead& head, Routes::Later later);
+Outcome ServeMetrics(ServerContext& context, const LiveSettings& live, const RequestHead& head,
+                     Routes::Later later);
 
 // `here`: the calling loop's count of a channel's subscribers (used when it is the only loop).
-Outcome ServeChannels(ServerContext& context, const RequestHead& head, Routes::Later later,
+Outcome ServeChannels(ServerContext& context, const LiveSettings& live, const RequestHead& head,
+                      Routes::Later later,
                       const std::function<std::size_t(const std::string&)>& here);
 
 }  // namespace livefeed

@@ -43,15 +43,17 @@ Credentials CredentialsOf(const RequestHead& head, std::string_view query_token)
 
 }  // namespace
 
-Authorizer::Authorizer(ServerContext& context) : context_(context) {}
+Authorizer::Authorizer(ServerContext& context, const LiveSettingsView& live)
+    : context_(context), live_(live) {}
 
 std::optional<AuthDecision> Authorizer::Decide(const Question& question,
                                                std::function<void(AuthDecision)> later) const {
+  const LiveSettings& live = *live_;
   const HttpOptions& options = context_.options;
   Credentials credentials = CredentialsOf(question.head, question.query_token);
-  if (options.jwt) {
-    return options.jwt->Check(FindToken(credentials, options.jwt_cookie, question.action),
-                              question.action, question.channels, SystemClock::now());
+  if (live.jwt) {
+    return live.jwt->Check(FindToken(credentials, live.jwt_cookie, question.action),
+                           question.action, question.channels, SystemClock::now());
   }
   if (!options.auth_hook) return AllowAuth();
   AuthQuestion asked{.action = question.action,
@@ -73,12 +75,12 @@ std::optional<AuthDecision> Authorizer::Decide(const Question& question,
 }
 
 std::optional<AuthDecision> Authorizer::CheckPublishHead(const RequestHead& head) const {
-  const HttpOptions& options = context_.options;
-  if (!options.jwt) return std::nullopt;
+  const LiveSettings& live = *live_;
+  if (!live.jwt) return std::nullopt;
   // A publish's token is read from its Authorization header alone (see credentials.h).
   const std::string token = FindToken(CredentialsOf(head, {}), {}, AuthAction::kPublish);
   if (!token.empty()) return std::nullopt;
-  return options.jwt->Check(token, AuthAction::kPublish, {}, SystemClock::now());
+  return live.jwt->Check(token, AuthAction::kPublish, {}, SystemClock::now());
 }
 
 std::optional<SteadyClock::time_point> Authorizer::SteadyExpiry(const AuthDecision& decision) {

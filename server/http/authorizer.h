@@ -4,8 +4,8 @@
 //     the question goes to a worker, which asks the application (blocking, up to
 //     --auth-timeout) and hands the decision back; the loop never waits for it;
 //   - neither: allowed (the shared tokens, if any, were checked before).
-// Holds only what the context shares (the verifier, the hook, the worker pool), all safe
-// for concurrent use; so is the Authorizer.
+// Holds what the context shares (the hook, the worker pool), safe for concurrent use,
+// and its loop's view of the settings (the verifier): used on that loop's thread.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/live_settings.h"
 #include "http/request_parser.h"
 #include "http/server_context.h"
 #include "transport/auth/auth_decision.h"
@@ -23,10 +24,11 @@ namespace livefeed {
 
 class Authorizer {
  public:
-  explicit Authorizer(ServerContext& context);
+  // `live`: the loop's view of the settings (the signed tokens' verifier).
+  Authorizer(ServerContext& context, const LiveSettingsView& live);
 
   // Signed tokens or the hook decide; otherwise every request is allowed here.
-  bool enabled() const { return context_.options.jwt || context_.options.auth_hook; }
+  bool enabled() const { return live_->jwt || context_.options.auth_hook; }
 
   // What is being asked, and by whom.
   struct Question {
@@ -54,6 +56,7 @@ class Authorizer {
 
  private:
   ServerContext& context_;
+  const LiveSettingsView& live_;
 };
 
 }  // namespace livefeed

@@ -108,6 +108,9 @@ void HttpLoop::Notify(const std::string& channel, std::uint64_t newest) {
 }
 
 void HttpLoop::OnReady(std::uint64_t token, std::uint32_t events) {
+  // A reload's settings are in force for whatever a client sends after it (one atomic
+  // load when nothing changed).
+  routes_.Refresh();
   if (token == kListenToken) return Accept();
   if (Connection* connection = Find(token)) OnEvents(*connection, events);
 }
@@ -127,7 +130,7 @@ void HttpLoop::Accept() {
       // so this is transient; the connection waits in the backlog.
       return;
     }
-    if (context_.open.load() >= context_.options.max_connections) {
+    if (context_.open.load() >= routes_.live().max_connections) {
       Refuse(fd);
       continue;
     }
@@ -142,7 +145,7 @@ void HttpLoop::Accept() {
     Watch(connection, EPOLLIN | EPOLLRDHUP);
     // A fresh connection gets only the header timeout to start its request: connections
     // opened and left silent (a flood) must not hold slots for the keep-alive time.
-    Arm(connection, loop_.now() + context_.options.header_timeout);
+    Arm(connection, loop_.now() + routes_.live().header_timeout);
   }
 }
 

@@ -38,7 +38,7 @@ void HttpLoop::ReadRequests(Connection& connection) {
               // Waiting for more: a request begun must arrive whole in time.
               if (parser.started()) {
                 const auto limit = parser.state() == RequestParser::State::kHead
-                                       ? context_.options.header_timeout
+                                       ? routes_.live().header_timeout
                                        : context_.options.body_timeout;
                 Arm(connection, connection.request_start + limit);
               }
@@ -92,7 +92,7 @@ void HttpLoop::OnHead(Connection& connection) {
       // Named now, for the answer if the body turns out too large or too slow.
       connection.method = std::string(head.method());
       connection.target = std::string(head.target());
-      parser.ExpectBody(context_.options.max_body);
+      parser.ExpectBody(routes_.live().max_body);
       if (parser.state() == RequestParser::State::kBody && head.expects_continue()) {
         connection.Queue(Share("HTTP/1.1 100 Continue\r\n\r\n"));
         if (Flush(connection) == Connection::Flushed::kFailed) {
@@ -258,7 +258,7 @@ void HttpLoop::End(Connection& connection, const Bytes& last) {
   connection.close_after = true;
   // A client that takes nothing more is not waited for beyond the write timeout (armed
   // first: the send may close the connection, which cancels it).
-  Arm(connection, loop_.now() + context_.options.write_timeout);
+  Arm(connection, loop_.now() + routes_.live().write_timeout);
   Send(connection, last);
 }
 
@@ -293,7 +293,7 @@ void HttpLoop::WriteOut(Connection& connection) {
       // reading its answer: only a subscriber's half-close means it left.
       if (connection.phase == Connection::Phase::kResponding) {
         Watch(connection, EPOLLOUT);
-        Arm(connection, loop_.now() + context_.options.write_timeout);
+        Arm(connection, loop_.now() + routes_.live().write_timeout);
       } else {
         Watch(connection, EPOLLOUT | EPOLLRDHUP);
       }

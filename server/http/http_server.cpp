@@ -105,6 +105,8 @@ class HttpServer::Impl {
     for (auto& loop : loops_) loop->Stop();
   }
 
+  void Reload(LiveSettings settings) { context_.live.Publish(std::move(settings)); }
+
  private:
   // Creates, configures, binds and listens; returns what failed, or empty.
   std::string Listen(const addrinfo& address) {
@@ -144,5 +146,6 @@ std::string HttpServer::Bind() { return impl_->Bind(); }
 int HttpServer::port() const { return impl_->port(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::Reload(LiveSettings settings) { impl_->Reload(std::move(settings)); }
 
 }  // namespace livefeed

@@ -126,7 +126,7 @@ Endpoint Classify(std::string_view path) {
 
 std::optional<Reply> Routes::WrongMethod(Endpoint endpoint, std::string_view method,
                                          std::string_view path) const {
-  const bool cors = context_.cors.enabled() && endpoint != Endpoint::kHealth;
+  const bool cors = live_->cors.enabled() && endpoint != Endpoint::kHealth;
   const bool get = method == "GET" || method == "HEAD";
   switch (endpoint) {
     case Endpoint::kPublish:
@@ -167,12 +167,12 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
     return {HeadVerdict::Kind::kComplete, {}};
   }
   // A publish: who may, and what it may be, is settled before the body is read.
-  if (auto refusal = CheckToken(context_.options.publish_token, head, /*query_allowed=*/false)) {
+  if (auto refusal = CheckToken(live_->publish_token, head, /*query_allowed=*/false)) {
     return refuse(std::move(*refusal));
   }
   if (auto refusal = authorizer_.CheckPublishHead(head)) return refuse(RefusalReply(*refusal));
   const std::string_view origin = head.Get("origin").value_or("");
-  if (!context_.cors.MayPublishFrom(origin, head.Get("host").value_or(""))) {
+  if (!live_->cors.MayPublishFrom(origin, head.Get("host").value_or(""))) {
     return refuse(Error(403, "origin '" + std::string(origin.substr(0, 100)) +
                                  "' may not publish (see --cors-origin)"));
   }
@@ -213,8 +213,8 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, const std::str
   const std::string_view method = head.method();
   const bool cors_path = endpoint == Endpoint::kPublish || endpoint == Endpoint::kPoll ||
                          endpoint == Endpoint::kStream;
-  if (method == "OPTIONS" && context_.cors.enabled() && cors_path) {
-    return Answer(AnswerPreflight(context_.cors, std::string(head.Get("origin").value_or("")),
+  if (method == "OPTIONS" && live_->cors.enabled() && cors_path) {
+    return Answer(AnswerPreflight(live_->cors, std::string(head.Get("origin").value_or("")),
                                   endpoint == Endpoint::kPublish));
   }
   if (auto wrong = WrongMethod(endpoint, method, head.path())) return Answer(std::move(*wrong));
@@ -228,9 +228,9 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, const std::str
     case Endpoint::kHealth:
       return Health();
     case Endpoint::kMetrics:
-      return ServeMetrics(context_, head, std::move(later));
+      return ServeMetrics(context_, *live_, head, std::move(later));
     case Endpoint::kChannels:
-      return ServeChannels(context_, head, std::move(later), subscribers);
+      return ServeChannels(context_, *live_, head, std::move(later), subscribers);
     case Endpoint::kOther:
       if (method != "GET" && method != "HEAD") {
         return Answer(Error(404, "not found: " + std::string(head.path())));
@@ -261,7 +261,7 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, const std::st
   if (!params) return Answer(Error(400, "malformed query string"));
   PublishRequest request{std::string(head.Get("content-type").value_or("")), std::move(body),
                          std::move(*params), std::string(head.Get("idempotency-key").value_or(""))};
-  ParsedPublish parsed = ParsePublish(request, context_.options.max_batch);
+  ParsedPublish parsed = ParsePublish(request, live_->max_batch);
   if (!parsed.ok) return Answer(std::move(parsed.error));
   if (!authorizer_.enabled()) return Append(std::move(parsed), std::move(later), subscribers);
   // Every channel the publish writes to, each once, in the order of its items.
@@ -299,13 +299,13 @@ Outcome Routes::Append(ParsedPublish parsed, Later later, const Subscribers& sub
 }
 
 Outcome Routes::Poll(const RequestHead& head, const std::string& client, const Later& later) const {
-  if (auto refusal = CheckToken(context_.options.subscribe_token, head, true)) {
+  if (auto refusal = CheckToken(live_->subscribe_token, head, true)) {
     return Answer(std::move(*refusal));
   }
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
   LongPollSession::Opened opened =
-      LongPollSession::Open(*params, context_.options.long_poll, LongPollSession::Clock::now());
+      LongPollSession::Open(*params, live_->long_poll, LongPollSession::Clock::now());
   if (!opened.session) return Answer(std::move(opened.error));
   if (auto refusal = RefuseWithoutNow(opened.session->from_now())) {
     return Answer(std::move(*refusal));
@@ -315,13 +315,13 @@ Outcome Routes::Poll(const RequestHead& head, const std::string& client, const L
 
 Outcome Routes::Stream(const RequestHead& head, const std::string& client,
                        const Later& later) const {
-  if (auto refusal = CheckToken(context_.options.subscribe_token, head, true)) {
+  if (auto refusal = CheckToken(live_->subscribe_token, head, true)) {
     return Answer(std::move(*refusal));
   }
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
-  SseSession::Opened opened = SseSession::Open(
-      *params, std::string(head.Get("last-event-id").value_or("")), context_.options.sse);
+  SseSession::Opened opened =
+      SseSession::Open(*params, std::string(head.Get("last-event-id").value_or("")), live_->sse);
   if (!opened.session) return Answer(std::move(opened.error));
   if (auto refusal = RefuseWithoutNow(opened.session->from_now())) {
     return Answer(std::move(*refusal));
@@ -398,7 +398,7 @@ Outcome Routes::Static(const RequestHead& head, Later later) const {
 }
 
 std::string Routes::ClientAddress(const std::string& peer, const RequestHead& head) const {
-  const auto& trusted = context_.options.trusted_proxies;
+  const auto& trusted = live_->trusted_proxies;
   if (std::find(trusted.begin(), trusted.end(), peer) == trusted.end()) return peer;
   if (auto real_ip = head.Get("x-real-ip"); real_ip && !real_ip->empty()) {
     return std::string(*real_ip);
@@ -413,14 +413,14 @@ std::string Routes::ClientAddress(const std::string& peer, const RequestHead& he
 
 std::string Routes::CorsLines(const RequestHead& head) const {
   // A preflight's answer carries its own.
-  if (!context_.cors.enabled() || head.method() == "OPTIONS") return {};
+  if (!live_->cors.enabled() || head.method() == "OPTIONS") return {};
   const Endpoint endpoint = Classify(head.path());
   if (endpoint != Endpoint::kPublish && endpoint != Endpoint::kPoll &&
       endpoint != Endpoint::kStream) {
     return {};
   }
   std::string lines;
-  for (const auto& [name, value] : context_.cors.ResponseHeaders(
+  for (const auto& [name, value] : live_->cors.ResponseHeaders(
            std::string(head.Get("origin").value_or("")), endpoint == Endpoint::kPublish)) {
     lines += name + ": " + value + "\r\n";
   }

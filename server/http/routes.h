@@ -10,7 +10,8 @@
 //   3. A subscribe or publish goes on only once the Authorizer allows it: at once (a
 //      signed token, a cached answer), or when the application has answered on a worker,
 //      back on the loop (Outcome::Resume).
-// Safe for concurrent use (it holds only the shared, immutable context).
+// One per event loop, used on its thread: it reads the loop's view of the settings a
+// reload changes (Refresh, once per round), and the shared context.
 #pragma once
 
 #include <functional>
@@ -19,6 +20,7 @@
 #include <string_view>
 
 #include "http/authorizer.h"
+#include "http/live_settings.h"
 #include "http/request_parser.h"
 #include "http/server_context.h"
 #include "transport/long_poll.h"
@@ -61,7 +63,12 @@ struct HeadVerdict {
 
 class Routes {
  public:
-  explicit Routes(ServerContext& context) : context_(context), authorizer_(context) {}
+  explicit Routes(ServerContext& context)
+      : context_(context), live_(context.live), authorizer_(context, live_) {}
+
+  // Takes settings published by a reload since the last call, for the requests to come.
+  void Refresh() { live_.Refresh(); }
+  const LiveSettings& live() const { return *live_; }
 
   HeadVerdict OnHead(const RequestHead& head) const;
 
@@ -105,6 +112,7 @@ class Routes {
   Outcome Static(const RequestHead& head, Later later) const;
 
   ServerContext& context_;
+  LiveSettingsView live_;
   const Authorizer authorizer_;
 };
 

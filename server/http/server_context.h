@@ -1,12 +1,13 @@
-// What every event loop of the server shares: the options, the feed, the policies, the
-// static files, the worker pool, the metrics, the subscriber census and the counters
-// /healthz reports.
-// The atomics and the metrics are safe from any thread; the rest is immutable while
-// serving.
+// What every event loop of the server shares: the options, the settings a reload
+// changes, the feed, the static files, the worker pool, the metrics, the subscriber census
+// and the counters /healthz reports.
+// The atomics, `live` and the metrics are safe from any thread; the rest is immutable
+// while serving.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <utility>
 
 #include "core/feed.h"
 #include "http/http_server.h"
@@ -14,7 +15,6 @@
 #include "http/subscriber_census.h"
 #include "http/worker_pool.h"
 #include "metrics/metrics.h"
-#include "transport/access.h"
 
 namespace livefeed {
 
@@ -22,16 +22,18 @@ struct ServerContext {
   ServerContext(Feed& feed, HttpOptions options, metrics::Registry& metrics)
       : feed(feed),
         metrics(metrics),
+        live(std::exchange(options.live, {})),
         options(std::move(options)),
-        cors{this->options.cors_origins},
         static_files(this->options.web_root,
                      static_cast<int>(this->options.keep_alive_timeout.count())),
         pool(this->options.workers, this->options.worker_queue) {}
 
   Feed& feed;
   metrics::Registry& metrics;
+  // What a reload may change: read through a LiveSettingsView (one per loop), never from
+  // `options.live`, which is left empty.
+  LiveSettingsSlot live;
   const HttpOptions options;
-  const CorsPolicy cors;
   const StaticFiles static_files;
   WorkerPool pool;
   SubscriberCensus census;  // Its loops are added by HttpServer::Bind.

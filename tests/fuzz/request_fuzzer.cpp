@@ -47,13 +47,13 @@ Server* StartServer() {
   livefeed::HttpOptions options;
   options.port = 0;
   options.web_root = LIVEFEED_SOURCE_DIR "/web";
-  options.header_timeout = std::chrono::seconds(2);
+  options.live.header_timeout = std::chrono::seconds(2);
   options.body_timeout = std::chrono::seconds(2);
-  options.max_connections = 64;
-  options.long_poll.default_timeout = std::chrono::seconds(1);
-  options.long_poll.max_timeout_seconds = 1;
-  options.cors_origins = {"https://app.example", "*"};
-  options.publish_token = "";
+  options.live.max_connections = 64;
+  options.live.long_poll.default_timeout = std::chrono::seconds(1);
+  options.live.long_poll.max_timeout_seconds = 1;
+  options.live.cors = {.origins = {"https://app.example", "*"}};
+  options.live.publish_token = "";
   server->http = std::make_unique<livefeed::HttpServer>(server->feed, options, server->metrics);
   if (std::string error = server->http->Bind(); !error.empty()) {
     std::fprintf(stderr, "request_fuzzer: %s\n", error.c_str());

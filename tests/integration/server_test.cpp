@@ -122,16 +122,7 @@ TEST_CASE("SIGTERM answers every held poll and ends every stream, then exits 0 w
   ServerProcess server({"--poll-timeout", "600", "--ping-interval", "600"});
   constexpr int kPolls = 300;
   constexpr int kStreams = 50;
-  std::vector<std::unique_ptr<HttpConnection>> polls;
-  for (int i = 0; i < kPolls; ++i) {
-    polls.push_back(std::make_unique<HttpConnection>(server.port()));
-    polls.back()->Send("GET", "/real_time_feed?channel=quiet");
-  }
-  std::vector<std::unique_ptr<SseClient>> streams;
-  for (int i = 0; i < kStreams; ++i) {
-    streams.push_back(
-        std::make_unique<SseClient>(server.port(), "/real_time_feed/stream?channel=quiet"));
-  }
+  auto [polls, streams] = HoldClients(server.port(), kPolls, kStreams, "channel=quiet");
   REQUIRE(WaitForWaiters(server.port(), kPolls + kStreams));
   const auto started = std::chrono::steady_clock::now();
   CHECK(server.Stop(SIGTERM, seconds(10)) == 0);

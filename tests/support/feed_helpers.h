@@ -4,10 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "support/http_client.h"
 #include "support/server_process.h"
+#include "support/sse_client.h"
 
 namespace livefeed::testing {
 
@@ -41,6 +44,25 @@ inline bool WaitForWaiters(int port, int count) {
     nlohmann::json health = Health(port);
     return health.is_object() && health["waiting"] == count;
   });
+}
+
+// Clients the server holds: long-polls waiting for the next item and open event streams.
+struct HeldClients {
+  std::vector<std::unique_ptr<HttpConnection>> polls;
+  std::vector<std::unique_ptr<SseClient>> streams;
+};
+
+// Opens `polls` long-polls and `streams` streams, each with `query` (e.g. "channel=quiet").
+inline HeldClients HoldClients(int port, int polls, int streams, const std::string& query) {
+  HeldClients held;
+  for (int i = 0; i < polls; ++i) {
+    held.polls.push_back(std::make_unique<HttpConnection>(port));
+    held.polls.back()->Send("GET", "/real_time_feed?" + query);
+  }
+  for (int i = 0; i < streams; ++i) {
+    held.streams.push_back(std::make_unique<SseClient>(port, "/real_time_feed/stream?" + query));
+  }
+  return held;
 }
 
 }  // namespace livefeed::testing

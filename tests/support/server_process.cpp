@@ -74,8 +74,11 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) 
   static int counter = 0;
   log_path_ =
       "/tmp/livefeed-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log";
-  // Defaults for tests, unless the test sets them itself (options may be given once).
+  // Defaults for tests, unless the test sets them itself (options may be given once). A
+  // config file may set the log level itself (the command line would win over it).
+  const bool has_config = std::find(args.begin(), args.end(), "--config") != args.end();
   for (const char* option : {"--port", "--log-level"}) {
+    if (has_config && option == std::string("--log-level")) continue;
     if (std::find(args.begin(), args.end(), option) == args.end()) {
       args.insert(args.begin(), {option, option == std::string("--port") ? "0" : "warn"});
     }

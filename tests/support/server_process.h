@@ -22,7 +22,8 @@ bool WaitUntil(const std::function<bool()>& predicate,
 
 class ServerProcess {
  public:
-  // Starts `livefeed --port 0 --log-level warn <args>` (args may override both).
+  // Starts `livefeed --port 0 --log-level warn <args>` (args may override both; with a
+  // --config, the log level is the file's).
   explicit ServerProcess(std::vector<std::string> args = {}, std::string binary = LIVEFEED_BINARY);
   ~ServerProcess();  // Kills the process if still running.
 

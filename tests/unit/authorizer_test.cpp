@@ -46,12 +46,13 @@ struct Context {
   Feed feed{store};
   metrics::Registry metrics;
   ServerContext context;
+  LiveSettingsView live{context.live};
 };
 
 HttpOptions WithTokens() {
   HttpOptions options;
-  options.jwt = std::make_shared<const JwtVerifier>(SignatureKey::Secret(kSecret), "");
-  options.jwt_cookie = "lf";
+  options.live.jwt = std::make_shared<const JwtVerifier>(SignatureKey::Secret(kSecret), "");
+  options.live.jwt_cookie = "lf";
   return options;
 }
 
@@ -77,7 +78,7 @@ Authorizer::Question Subscribe(const RequestHead& head, std::string_view query_t
 
 TEST_CASE("without signed tokens or a hook, the authorizer allows everything at once") {
   Context c{HttpOptions{}};
-  const Authorizer authorizer(c.context);
+  const Authorizer authorizer(c.context, c.live);
   CHECK_FALSE(authorizer.enabled());
   const RequestHead head = Head("GET /real_time_feed");
   const std::optional<AuthDecision> decision = authorizer.Decide(Subscribe(head), nullptr);
@@ -88,7 +89,7 @@ TEST_CASE("without signed tokens or a hook, the authorizer allows everything at 
 
 TEST_CASE("a signed token is decided at once, and a stream may last until its expiry") {
   Context c{WithTokens()};
-  const Authorizer authorizer(c.context);
+  const Authorizer authorizer(c.context, c.live);
   CHECK(authorizer.enabled());
   const std::string token = TokenFor({"news"});
   // Cookies split over two fields are one list.
@@ -112,7 +113,7 @@ TEST_CASE("a signed token is decided at once, and a stream may last until its ex
 
 TEST_CASE("with signed tokens a publish without a Bearer header is refused before its body") {
   Context c{WithTokens()};
-  const Authorizer authorizer(c.context);
+  const Authorizer authorizer(c.context, c.live);
   const std::string token = TokenFor({});
   const std::optional<AuthDecision> none =
       authorizer.CheckPublishHead(Head("POST /send_feed_item", "Cookie: lf=" + token + "\r\n"));
@@ -122,7 +123,7 @@ TEST_CASE("with signed tokens a publish without a Bearer header is refused befor
   CHECK_FALSE(authorizer.CheckPublishHead(
       Head("POST /send_feed_item", "Authorization: Bearer " + token + "\r\n")));
   Context open{HttpOptions{}};
-  CHECK_FALSE(Authorizer(open.context).CheckPublishHead(Head("POST /send_feed_item")));
+  CHECK_FALSE(Authorizer(open.context, open.live).CheckPublishHead(Head("POST /send_feed_item")));
 }
 
 TEST_CASE("a token already expired ends its stream at once, and a far one never") {
@@ -137,7 +138,7 @@ TEST_CASE("a token already expired ends its stream at once, and a far one never"
 TEST_CASE("the hook is asked on a worker, and the same question then answered from its cache") {
   testing::AuthApp app;
   Context c{WithHook(app.port())};
-  const Authorizer authorizer(c.context);
+  const Authorizer authorizer(c.context, c.live);
   const RequestHead head = Head("GET /real_time_feed", "Cookie: sid=42\r\n");
   std::promise<AuthDecision> answered;
   const std::thread::id loop = std::this_thread::get_id();
@@ -164,7 +165,7 @@ TEST_CASE("the hook is asked on a worker, and the same question then answered fr
 TEST_CASE("with no room left for the hook's question, it is refused at once with 503") {
   testing::AuthApp app;
   Context c{WithHook(app.port(), /*worker_queue=*/0)};
-  const Authorizer authorizer(c.context);
+  const Authorizer authorizer(c.context, c.live);
   const RequestHead head = Head("GET /real_time_feed");
   const std::optional<AuthDecision> decision =
       authorizer.Decide(Subscribe(head), [](AuthDecision) {});
