@@ -65,6 +65,7 @@ void RedisEventLoop::Run() {
     }
     RunDueTimers();
     RunPosted();
+    RunTurnEnd();
     std::lock_guard lock(mu_);
     if (stopping_ && posted_.empty()) break;
   }
@@ -77,6 +78,15 @@ void RedisEventLoop::RunPosted() {
     tasks.swap(posted_);
   }
   for (auto& task : tasks) task();
+}
+
+void RedisEventLoop::RunTurnEnd() {
+  // A task may add more (a flush after a send): they run in this turn too.
+  while (!turn_end_.empty()) {
+    std::vector<std::function<void()>> tasks;
+    tasks.swap(turn_end_);
+    for (auto& task : tasks) task();
+  }
 }
 
 RedisEventLoop::Handle RedisEventLoop::Watch(int fd, std::uint32_t events,
