@@ -74,7 +74,19 @@ class RedisStore final : public Store {
   enum class SyncMode { kDown, kCatchingUp, kLive };
 
   // Loop thread: operations (redis_store.cpp).
+  struct PendingAppend {
+    std::shared_ptr<AppendRequest> request;
+    AppendDone done;
+  };
+  // A publish call carries at most this many publishes, and stops taking more once their
+  // data passes kMaxGroupBytes: one script run must not hold Redis for long.
+  static constexpr std::size_t kMaxGroup = 256;
+  static constexpr std::size_t kMaxGroupBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kMaxPublishCalls = 4;
   void DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done);
+  // Sends the waiting publishes as one call, unless one is at Redis (then its reply does).
+  void SendAppends();
+  void FinishAppends(std::vector<PendingAppend>& group, const RedisReply* reply);
   void DoRead(const ReadRequest& request, ReadDone done);
   void FinishRead(const ReadRequest& request, const std::string& key, const RedisReply* reply);
   void Complete(const AppendDone& done, AppendResult result);
@@ -124,6 +136,9 @@ class RedisStore final : public Store {
   std::deque<News> buffer_;         // Announcements that came during a catch-up.
   bool buffer_overflowed_ = false;
   std::map<std::string, std::vector<ReadDone>> reads_;  // Coalesced reads waiting for Redis.
+  std::deque<PendingAppend> appends_;  // Publishes waiting for the call at Redis to end.
+  std::size_t publish_calls_ = 0;      // Publish calls at Redis.
+  bool send_pending_ = false;          // SendAppends will run at the turn's end.
   std::string probe_token_;
   std::string probe_expected_;
   std::uint64_t probe_count_ = 0;
