@@ -31,6 +31,10 @@ void RedisEventLoop::Post(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
     posted_.push_back(std::move(task));
+    // One eventfd write until the loop takes the tasks, however many are posted meanwhile
+    // (an event loop handing over a burst of publishes).
+    if (woken_) return;
+    woken_ = true;
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
@@ -76,6 +80,7 @@ void RedisEventLoop::RunPosted() {
   {
     std::lock_guard lock(mu_);
     tasks.swap(posted_);
+    woken_ = false;
   }
   for (auto& task : tasks) task();
 }

@@ -66,6 +66,7 @@ class RedisEventLoop {
   mutable std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // Guarded by mu_.
   bool stopping_ = false;                      // Guarded by mu_.
+  bool woken_ = false;  // Guarded by mu_: the eventfd is written and posted_ not yet taken.
 };
 
 }  // namespace livefeed
