@@ -109,7 +109,9 @@ end
 constexpr char kPublish[] = R"lua(
 local max_items, max_bytes, max_age = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_us()
-local head = init_head(KEYS[1], KEYS[2])
+-- The origin is read only where it is made (the first publish ever).
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if head == 0 then head = init_head(KEYS[1], KEYS[2]) end
 local next_id = math.max(now, head + 1)
 if next_id + tonumber(ARGV[9]) - 1 > MAX_ID then
   return redis.error_reply('ERR item ids are exhausted (2^53)')
@@ -127,7 +129,10 @@ local function refusal(adds, added_order)
     if c and (c.count + a.count > max_items or c.bytes + a.bytes > max_bytes) then
       return {'again'}
     end
-    if not c and redis.call('SISMEMBER', KEYS[5], ch) == 0 then fresh = fresh + 1 end
+    if not c and redis.call('SISMEMBER', KEYS[5], ch) == 0 then
+      a.fresh = true
+      fresh = fresh + 1
+    end
   end
   if fresh > 0 and redis.call('SCARD', KEYS[5]) + fresh > tonumber(ARGV[5]) then
     return {'full'}
@@ -188,7 +193,7 @@ for q = 1, tonumber(ARGV[8]) do
         if not c then
           chans[ch] = add
           order[#order + 1] = ch
-          redis.call('SADD', KEYS[5], ch)
+          if add.fresh then redis.call('SADD', KEYS[5], ch) end
         else
           c.count, c.bytes, c.newest = c.count + add.count, c.bytes + add.bytes, add.newest
         end
