@@ -138,15 +138,7 @@ void RedisStore::SendAppends() {
     return;
   }
   while (!appends_.empty() && publish_calls_ < kMaxPublishCalls) {
-    auto group = std::make_shared<std::vector<PendingAppend>>();
-    std::size_t bytes = 0;
-    while (!appends_.empty() && group->size() < kMaxGroup && bytes < kMaxGroupBytes) {
-      for (const ItemDraft& draft : appends_.front().request->drafts) {
-        bytes += draft.data_json.size();
-      }
-      group->push_back(std::move(appends_.front()));
-      appends_.pop_front();
-    }
+    auto group = std::make_shared<std::vector<PendingAppend>>(TakeGroup());
     std::vector<const AppendRequest*> requests;
     for (const PendingAppend& append : *group) requests.push_back(append.request.get());
     ++publish_calls_;
@@ -157,6 +149,24 @@ void RedisStore::SendAppends() {
                  SendAppends();
                });
   }
+}
+
+std::vector<RedisStore::PendingAppend> RedisStore::TakeGroup() {
+  std::vector<PendingAppend> group;
+  std::size_t items = 0, bytes = 0;
+  while (!appends_.empty() && group.size() < kMaxGroup) {
+    const AppendRequest& next = *appends_.front().request;
+    std::size_t next_bytes = 0;
+    for (const ItemDraft& draft : next.drafts) next_bytes += draft.data_json.size();
+    const bool fits =
+        items + next.drafts.size() <= kMaxGroupItems && bytes + next_bytes <= kMaxGroupBytes;
+    if (!group.empty() && !fits) break;
+    items += next.drafts.size();
+    bytes += next_bytes;
+    group.push_back(std::move(appends_.front()));
+    appends_.pop_front();
+  }
+  return group;
 }
 
 void RedisStore::FinishAppends(std::vector<PendingAppend>& group, const RedisReply* reply) {

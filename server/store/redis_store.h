@@ -78,14 +78,19 @@ class RedisStore final : public Store {
     std::shared_ptr<AppendRequest> request;
     AppendDone done;
   };
-  // A publish call carries at most this many publishes, and stops taking more once their
-  // data passes kMaxGroupBytes: one script run must not hold Redis for long.
+  // A publish call carries at most kMaxGroup publishes, and takes no more once they hold
+  // kMaxGroupItems items or kMaxGroupBytes of data (a lone publish goes whatever its size):
+  // one script run must not hold Redis for long (about 7 us an item).
   static constexpr std::size_t kMaxGroup = 256;
+  static constexpr std::size_t kMaxGroupItems = 1000;
   static constexpr std::size_t kMaxGroupBytes = std::size_t{1} << 20;
+  // Publish calls at Redis at once; past it, publishes wait and the next call takes them.
   static constexpr std::size_t kMaxPublishCalls = 4;
   void DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done);
-  // Sends the waiting publishes as one call, unless one is at Redis (then its reply does).
+  // Sends the waiting publishes in calls, as many as kMaxPublishCalls allows.
   void SendAppends();
+  // The next call's publishes, taken from the front of appends_ (at least one).
+  std::vector<PendingAppend> TakeGroup();
   void FinishAppends(std::vector<PendingAppend>& group, const RedisReply* reply);
   void DoRead(const ReadRequest& request, ReadDone done);
   void FinishRead(const ReadRequest& request, const std::string& key, const RedisReply* reply);
