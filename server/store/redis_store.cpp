@@ -117,7 +117,7 @@ void RedisStore::Complete(const AppendDone& done, AppendResult result) {
 // Group commit: the publishes that reach the loop in one turn go to Redis as one call (one
 // script run, log entry and announcement for all), sent at the turn's end. A lone publish
 // still goes at once; under load one round trip serves many. Past kMaxPublishCalls calls at
-// Redis, publishes wait for a reply, and the next call carries them all.
+// Redis, publishes wait for a reply, and the calls after it carry them.
 void RedisStore::DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done) {
   appends_.push_back(PendingAppend{std::move(request), std::move(done)});
   if (send_pending_) return;

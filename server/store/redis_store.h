@@ -1,7 +1,8 @@
 // The Redis store: several livefeed nodes share one feed through one Redis.
 //   1. Append runs one Lua script that takes the ids from Redis's clock, appends to the
 //      channel's stream, trims, records the Idempotency-Key and PUBLISHes an announcement
-//      carrying the items and a sequence number.
+//      carrying the items and a sequence number. The publishes the store's thread has at
+//      hand go as one script call (a group commit), each with its own outcome.
 //   2. Every node subscribes to the announcements and applies them in sequence order: its
 //      in-memory tail (ChannelTail) grows and its listener is told. A gap in the sequence,
 //      or a new subscription, first replays the publish log from the last id applied.
@@ -141,9 +142,9 @@ class RedisStore final : public Store {
   std::deque<News> buffer_;         // Announcements that came during a catch-up.
   bool buffer_overflowed_ = false;
   std::map<std::string, std::vector<ReadDone>> reads_;  // Coalesced reads waiting for Redis.
-  std::deque<PendingAppend> appends_;  // Publishes waiting for the call at Redis to end.
-  std::size_t publish_calls_ = 0;      // Publish calls at Redis.
-  bool send_pending_ = false;          // SendAppends will run at the turn's end.
+  std::deque<PendingAppend> appends_;                   // Publishes not yet sent to Redis.
+  std::size_t publish_calls_ = 0;                       // Publish calls at Redis.
+  bool send_pending_ = false;                           // SendAppends will run at the turn's end.
   std::string probe_token_;
   std::string probe_expected_;
   std::uint64_t probe_count_ = 0;
