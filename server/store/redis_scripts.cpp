@@ -94,9 +94,9 @@ end
 )lua";
 
 // A group of publishes, each as if published alone and in order (a group commit: the
-// publishes that came while the previous group was at Redis share one call). Each gets its
-// own outcome; those admitted share the ids' clock reading, one log entry and one
-// announcement, as one publish of all their items would.
+// publishes the store's thread has at hand share one call). Each gets its own outcome;
+// those admitted share the ids' clock reading, one log entry and one announcement, as one
+// publish of all their items would.
 // KEYS: head, origin, seq, log, channels, log meta, then for each publish its
 //   Idempotency-Key's key (head again when none) and the stream and meta keys of each draft.
 // ARGV: announce channel, max_items, max_bytes, max_age_us, max_channels, window_ms,
