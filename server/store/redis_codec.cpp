@@ -110,12 +110,12 @@ std::optional<News> DecodeNews(std::string_view payload) {
 }
 
 std::vector<std::string> PublishCommand(const std::string& sha, const RedisKeys& keys,
-                                        const RedisLimits& limits, const AppendRequest& request) {
-  const bool has_key = !request.idempotency_key.empty();
-  std::vector<std::string> k{
-      keys.head,    keys.origin,   keys.seq,
-      keys.log,     keys.channels, has_key ? keys.Idempotency(request.idempotency_key) : keys.head,
-      keys.log_meta};
+                                        const RedisLimits& limits,
+                                        const std::vector<const AppendRequest*>& group) {
+  std::size_t drafts = 0;
+  for (const AppendRequest* request : group) drafts += request->drafts.size();
+  std::vector<std::string> k{keys.head, keys.origin,   keys.seq,
+                             keys.log,  keys.channels, keys.log_meta};
   std::vector<std::string> a{
       keys.announce,
       std::to_string(limits.max_items),
@@ -123,16 +123,24 @@ std::vector<std::string> PublishCommand(const std::string& sha, const RedisKeys&
       std::to_string(limits.max_age_us),
       std::to_string(limits.max_channels),
       std::to_string(std::max<std::int64_t>(limits.idempotency_window_us / 1000, 1)),
-      request.fingerprint,
-      has_key ? "1" : "0",
       std::to_string(limits.log_entries),
-      std::to_string(request.drafts.size())};
-  for (const ItemDraft& draft : request.drafts) {
-    k.push_back(keys.Stream(draft.channel));
-    k.push_back(keys.Meta(draft.channel));
-    a.push_back(draft.channel);
-    a.push_back(draft.type);
-    a.push_back(draft.data_json);
+      std::to_string(group.size()),
+      std::to_string(drafts)};
+  k.reserve(k.size() + group.size() + 2 * drafts);
+  a.reserve(a.size() + 3 * group.size() + 3 * drafts);
+  for (const AppendRequest* request : group) {
+    const bool has_key = !request->idempotency_key.empty();
+    k.push_back(has_key ? keys.Idempotency(request->idempotency_key) : keys.head);
+    a.push_back(request->fingerprint);
+    a.push_back(has_key ? "1" : "0");
+    a.push_back(std::to_string(request->drafts.size()));
+    for (const ItemDraft& draft : request->drafts) {
+      k.push_back(keys.Stream(draft.channel));
+      k.push_back(keys.Meta(draft.channel));
+      a.push_back(draft.channel);
+      a.push_back(draft.type);
+      a.push_back(draft.data_json);
+    }
   }
   return Evalsha(sha, std::move(k), std::move(a));
 }
@@ -166,26 +174,26 @@ std::vector<std::string> AsEval(std::vector<std::string> command, const std::str
   return command;
 }
 
-AppendResult ParsePublishReply(const RedisReply& reply, AppendRequest& request,
-                               std::uint64_t* evicted) {
+std::optional<AppendResult> ParsePublishOutcome(const RedisReply& reply, AppendRequest& request) {
   AppendResult result;
   result.status = StoreStatus::kUnavailable;
   if (!IsArray(reply, 1) || reply.elements[0].type != RedisReply::Type::kString) return result;
   const std::string& outcome = reply.elements[0].str;
-  if (outcome == "conflict") return {StoreStatus::kKeyConflict, {}, false};
-  if (outcome == "too_large") return {StoreStatus::kTooLarge, {}, false};
-  if (outcome == "full") return {StoreStatus::kFull, {}, false};
+  if (outcome == "again") return std::nullopt;
+  if (outcome == "conflict") return AppendResult{StoreStatus::kKeyConflict, {}, false};
+  if (outcome == "too_large") return AppendResult{StoreStatus::kTooLarge, {}, false};
+  if (outcome == "full") return AppendResult{StoreStatus::kFull, {}, false};
   if (outcome == "replay" && reply.elements.size() == 2) {
     FieldReader reader(reply.elements[1].str);
     std::string_view fingerprint;
     std::int64_t timestamp_ms = 0;
     std::vector<ItemPtr> items;
     if (!reader.Next(&fingerprint) || !DecodeItems(reader, &timestamp_ms, &items)) return result;
-    return {StoreStatus::kOk, std::move(items), true};
+    return AppendResult{StoreStatus::kOk, std::move(items), true};
   }
   std::uint64_t first = 0, timestamp_ms = 0;
-  if (outcome != "ok" || reply.elements.size() != 4 || !AsNumber(reply.elements[1], &first) ||
-      !AsNumber(reply.elements[2], &timestamp_ms) || !AsNumber(reply.elements[3], evicted)) {
+  if (outcome != "ok" || reply.elements.size() != 3 || !AsNumber(reply.elements[1], &first) ||
+      !AsNumber(reply.elements[2], &timestamp_ms)) {
     return result;
   }
   result.status = StoreStatus::kOk;

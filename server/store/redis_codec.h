@@ -51,9 +51,11 @@ struct RedisLimits {
   std::size_t log_entries = 100000;
 };
 
-// EVALSHA arguments ("EVALSHA", sha, numkeys, keys..., args...).
+// EVALSHA arguments ("EVALSHA", sha, numkeys, keys..., args...). A publish command carries a
+// group of publishes (see PublishScript).
 std::vector<std::string> PublishCommand(const std::string& sha, const RedisKeys& keys,
-                                        const RedisLimits& limits, const AppendRequest& request);
+                                        const RedisLimits& limits,
+                                        const std::vector<const AppendRequest*>& group);
 std::vector<std::string> ReadCommand(const std::string& sha, const RedisKeys& keys,
                                      const RedisLimits& limits, const ReadRequest& request);
 std::vector<std::string> SyncCommand(const std::string& sha, const RedisKeys& keys,
@@ -62,10 +64,9 @@ std::vector<std::string> SyncCommand(const std::string& sha, const RedisKeys& ke
 // The same command sent as EVAL with the script's text (after NOSCRIPT).
 std::vector<std::string> AsEval(std::vector<std::string> command, const std::string& script);
 
-// The publish script's reply; kUnavailable for anything unexpected. `evicted` gets the
-// items trimmed.
-AppendResult ParsePublishReply(const RedisReply& reply, AppendRequest& request,
-                               std::uint64_t* evicted);
+// One publish's outcome in the publish script's reply (its drafts move into the items);
+// kUnavailable for anything unexpected, nullopt for 'again' (to be sent in the next group).
+std::optional<AppendResult> ParsePublishOutcome(const RedisReply& reply, AppendRequest& request);
 
 struct RedisReadReply {
   std::uint64_t head = 0;

@@ -1,6 +1,9 @@
 // hiredis's async API on the store's epoll loop. hiredis ships adapters for libevent, libev
 // and others but not for a bare epoll, so this file is that adapter:
 //   1. hiredis asks for read/write interest through the ev hooks; they set the epoll mask.
+//      Write interest on a connected socket first tries the write at the end of the loop's
+//      turn (all commands of the turn in one write); only what does not fit waits for
+//      EPOLLOUT. A command costs no epoll_ctl and no extra turn.
 //   2. epoll readiness calls redisAsyncHandleRead/Write, which run the reply callbacks.
 //   3. When hiredis frees a context (error, EOF, failed connect or Close) it calls every
 //      pending callback with a NULL reply and then the cleanup hook, which unwatches the fd
@@ -18,6 +21,8 @@ struct RedisConnection::Impl {
   redisAsyncContext* context = nullptr;  // Null once hiredis has freed it.
   RedisEventLoop::Handle watch = 0;
   bool reading = false, writing = false;
+  std::uint32_t mask = 0;  // What epoll watches for.
+  bool flush_scheduled = false;
   bool closed_reported = false;
   std::function<void()> on_connected;
   std::function<void(const std::string&)> on_closed;
@@ -29,8 +34,24 @@ struct RedisConnection::Impl {
   void UpdateMask() {
     std::uint32_t events = 0;
     if (reading) events |= EPOLLIN;
-    if (writing) events |= EPOLLOUT;
+    if (writing && !flush_scheduled) events |= EPOLLOUT;
+    if (events == mask) return;
+    mask = events;
     loop.Modify(watch, events);
+  }
+
+  void ScheduleFlush() {
+    flush_scheduled = true;
+    std::weak_ptr<Impl*> alive = self;
+    loop.AtTurnEnd([alive] {
+      auto impl = alive.lock();
+      if (!impl) return;
+      Impl& me = **impl;
+      me.flush_scheduled = false;
+      // Writes what it can; hiredis keeps write interest (EPOLLOUT then) for the rest.
+      if (me.context && me.writing) redisAsyncHandleWrite(me.context);
+      if (me.context) me.UpdateMask();
+    });
   }
 
   void ReportClosed(std::string why) {
@@ -65,8 +86,17 @@ void SetInterest(void* p, bool Impl::*flag, bool on) {
 }
 void AddRead(void* p) { SetInterest(p, &Impl::reading, true); }
 void DelRead(void* p) { SetInterest(p, &Impl::reading, false); }
-void AddWrite(void* p) { SetInterest(p, &Impl::writing, true); }
 void DelWrite(void* p) { SetInterest(p, &Impl::writing, false); }
+void AddWrite(void* p) {
+  Impl* impl = ImplOf(p);
+  // Connecting: the socket turning writable is what completes the connect.
+  if (impl->writing || impl->flush_scheduled || !impl->context ||
+      !(impl->context->c.flags & REDIS_CONNECTED)) {
+    return SetInterest(p, &Impl::writing, true);
+  }
+  impl->writing = true;
+  impl->ScheduleFlush();
+}
 
 // hiredis is about to close the fd and free the context.
 void Cleanup(void* p) {

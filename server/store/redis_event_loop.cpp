@@ -31,6 +31,10 @@ void RedisEventLoop::Post(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
     posted_.push_back(std::move(task));
+    // One eventfd write until the loop takes the tasks, however many are posted meanwhile
+    // (an event loop handing over a burst of publishes).
+    if (woken_) return;
+    woken_ = true;
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
@@ -65,6 +69,7 @@ void RedisEventLoop::Run() {
     }
     RunDueTimers();
     RunPosted();
+    RunTurnEnd();
     std::lock_guard lock(mu_);
     if (stopping_ && posted_.empty()) break;
   }
@@ -75,8 +80,18 @@ void RedisEventLoop::RunPosted() {
   {
     std::lock_guard lock(mu_);
     tasks.swap(posted_);
+    woken_ = false;
   }
   for (auto& task : tasks) task();
+}
+
+void RedisEventLoop::RunTurnEnd() {
+  // A task may add more (a flush after a send): they run in this turn too.
+  while (!turn_end_.empty()) {
+    std::vector<std::function<void()>> tasks;
+    tasks.swap(turn_end_);
+    for (auto& task : tasks) task();
+  }
 }
 
 RedisEventLoop::Handle RedisEventLoop::Watch(int fd, std::uint32_t events,

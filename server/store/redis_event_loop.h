@@ -30,6 +30,9 @@ class RedisEventLoop {
   void Stop();
   // Thread-safe: runs `task` on the loop's thread, in posting order.
   void Post(std::function<void()> task);
+  // Loop thread: runs `task` at the end of this turn, after the events, timers and posted
+  // tasks (and before the loop waits again), so that what they all queued goes out together.
+  void AtTurnEnd(std::function<void()> task) { turn_end_.push_back(std::move(task)); }
 
   // Calls `on_event(epoll events)` when `fd` is ready for `events` (EPOLLIN/EPOLLOUT). A
   // handle, not the fd, identifies the watch: an event still queued for a closed fd never
@@ -48,6 +51,7 @@ class RedisEventLoop {
     std::function<void(std::uint32_t)> on_event;
   };
   void RunPosted();
+  void RunTurnEnd();
   void RunDueTimers();
   int MillisToNextTimer() const;
 
@@ -57,10 +61,12 @@ class RedisEventLoop {
   std::unordered_map<Handle, Watched> watched_;
   std::map<std::pair<Clock::time_point, Handle>, std::function<void()>> timers_;
   std::unordered_map<Handle, Clock::time_point> timer_due_;
+  std::vector<std::function<void()>> turn_end_;
 
   mutable std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // Guarded by mu_.
   bool stopping_ = false;                      // Guarded by mu_.
+  bool woken_ = false;  // Guarded by mu_: the eventfd is written and posted_ not yet taken.
 };
 
 }  // namespace livefeed

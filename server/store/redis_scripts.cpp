@@ -19,8 +19,20 @@ namespace {
 // formatted with %.0f (tostring would print 1.7e+15), and passed to redis.call as strings.
 constexpr char kPrelude[] = R"lua(
 local MAX_ID = 9007199254740991
-local function fmt(n) return string.format('%.0f', n) end
-local function put(out, s) out[#out + 1] = #s .. ':' .. s end
+-- Every number the scripts format is an integer below 2^53, and '%d' (a C long) is several
+-- times cheaper than '%.0f'.
+local function fmt(n) return string.format('%d', n) end
+-- Field lengths repeat: their "<length>:" prefixes are made once per script run.
+local prefixes = {}
+local function put(out, s)
+  local n = #s
+  local prefix = prefixes[n]
+  if not prefix then
+    prefix = fmt(n) .. ':'
+    prefixes[n] = prefix
+  end
+  out[#out + 1] = prefix .. s
+end
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -37,8 +49,9 @@ local function init_head(k_head, k_origin)
   return origin, origin
 end
 -- The size of the item's JSON, as MakeItem writes it (names and types need no escaping).
+-- The id and the timestamp come as the decimal strings the item carries.
 local function json_size(id, ts, ch, ty, d)
-  local n = 6 + #fmt(id) + 13 + #fmt(ts) + 12 + #ch + 1 + 8 + #d + 1
+  local n = 6 + #id + 13 + #ts + 12 + #ch + 1 + 8 + #d + 1
   if #ty > 0 then n = n + 10 + #ty end
   return n
 end
@@ -66,7 +79,7 @@ local function trim(k_stream, k_meta, ch, max_items, max_bytes, min_id)
         break
       end
       local f = e[2]
-      bytes = bytes - footprint(id, tonumber(f[2]), ch, f[4], f[6])
+      bytes = bytes - footprint(fmt(id), f[2], ch, f[4], f[6])
       len, dropped, last = len - 1, dropped + 1, id
     end
     if stop then break end
@@ -80,76 +93,133 @@ local function trim(k_stream, k_meta, ch, max_items, max_bytes, min_id)
 end
 )lua";
 
-// KEYS: head, origin, seq, log, channels, idempotency key (head again when none), log meta,
-//   then the stream and meta keys of each draft.
+// A group of publishes, each as if published alone and in order (a group commit: the
+// publishes the store's thread has at hand share one call). Each gets its own outcome;
+// those admitted share the ids' clock reading, one log entry and one announcement, as one
+// publish of all their items would.
+// KEYS: head, origin, seq, log, channels, log meta, then for each publish its
+//   Idempotency-Key's key (head again when none) and the stream and meta keys of each draft.
 // ARGV: announce channel, max_items, max_bytes, max_age_us, max_channels, window_ms,
-//   fingerprint, has_key (1/0), log entries, n, then channel, type, data of each draft.
-// Returns {'ok', first id, timestamp ms, evicted} | {'replay', record} | {'conflict'} |
-//   {'too_large'} | {'full'}.
+//   log entries, the number of publishes, the number of drafts in all, then for each
+//   publish: fingerprint, has_key (1/0), n, then channel, type, data of each of its drafts.
+// Returns one reply per publish, in order: {'ok', first id, timestamp ms} |
+//   {'replay', record} | {'conflict'} | {'too_large'} | {'full'} | {'again'}. 'again': not
+//   done, and neither is any publish after it; it would have made the group trim its own
+//   items from a channel, so it goes in the next call.
 constexpr char kPublish[] = R"lua(
-local n = tonumber(ARGV[10])
-if ARGV[8] == '1' then
-  local seen = redis.call('GET', KEYS[6])
-  if seen then
-    local colon = string.find(seen, ':', 1, true)
-    local fp = string.sub(seen, colon + 1, colon + tonumber(string.sub(seen, 1, colon - 1)))
-    if fp ~= ARGV[7] then return {'conflict'} end
-    return {'replay', seen}
-  end
-end
-local now = now_us()
-local head = init_head(KEYS[1], KEYS[2])
-local first = math.max(now, head + 1)
-local last = first + n - 1
-if last > MAX_ID then return redis.error_reply('ERR item ids are exhausted (2^53)') end
-local ts = math.floor(now / 1000)
 local max_items, max_bytes, max_age = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
--- What the publish adds to each channel, all checked before anything is written.
-local chans, order = {}, {}
-for i = 1, n do
-  local ch, ty, d = ARGV[8 + 3 * i], ARGV[9 + 3 * i], ARGV[10 + 3 * i]
-  local c = chans[ch]
-  if not c then
-    c = {count = 0, bytes = 0, ks = KEYS[6 + 2 * i], km = KEYS[7 + 2 * i], newest = 0}
-    chans[ch] = c
-    order[#order + 1] = ch
+local now = now_us()
+-- The origin is read only where it is made (the first publish ever).
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if head == 0 then head = init_head(KEYS[1], KEYS[2]) end
+local next_id = math.max(now, head + 1)
+if next_id + tonumber(ARGV[9]) - 1 > MAX_ID then
+  return redis.error_reply('ERR item ids are exhausted (2^53)')
+end
+local ts = math.floor(now / 1000)
+local ts_text = fmt(ts)
+local chans, order = {}, {}  -- What the admitted publishes add to each channel.
+local items, admitted = {}, 0
+-- A publish's outcome when it is not admitted, or nil. REQUIRES: `adds` filled.
+local function refusal(adds, added_order)
+  local fresh = 0
+  for _, ch in ipairs(added_order) do
+    local a, c = adds[ch], chans[ch]
+    if a.count > max_items or a.bytes > max_bytes then return {'too_large'} end
+    if c and (c.count + a.count > max_items or c.bytes + a.bytes > max_bytes) then
+      return {'again'}
+    end
+    if not c and redis.call('SISMEMBER', KEYS[5], ch) == 0 then
+      a.fresh = true
+      fresh = fresh + 1
+    end
   end
-  c.count = c.count + 1
-  c.bytes = c.bytes + footprint(first + i - 1, ts, ch, ty, d)
+  if fresh > 0 and redis.call('SCARD', KEYS[5]) + fresh > tonumber(ARGV[5]) then
+    return {'full'}
+  end
+  return nil
 end
-local fresh = 0
-for _, ch in ipairs(order) do
-  local c = chans[ch]
-  if c.count > max_items or c.bytes > max_bytes then return {'too_large'} end
-  if redis.call('SISMEMBER', KEYS[5], ch) == 0 then fresh = fresh + 1 end
+local replies, stopped = {}, false
+local a, k = 10, 7  -- Where the next publish's arguments and keys begin.
+for q = 1, tonumber(ARGV[8]) do
+  local fp, has_key, n = ARGV[a], ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
+  local reply
+  if stopped then reply = {'again'} end
+  if not reply and has_key then
+    local seen = redis.call('GET', KEYS[k])
+    if seen then
+      local colon = string.find(seen, ':', 1, true)
+      local seen_fp = string.sub(seen, colon + 1, colon + tonumber(string.sub(seen, 1, colon - 1)))
+      reply = seen_fp == fp and {'replay', seen} or {'conflict'}
+    end
+  end
+  if not reply then
+    local adds, added_order = {}, {}
+    for i = 1, n do
+      local ch, ty, d = ARGV[a + 3 * i], ARGV[a + 1 + 3 * i], ARGV[a + 2 + 3 * i]
+      local add = adds[ch]
+      if not add then
+        add = {count = 0, bytes = 0, ks = KEYS[k - 1 + 2 * i], km = KEYS[k + 2 * i]}
+        adds[ch] = add
+        added_order[#added_order + 1] = ch
+      end
+      add.count = add.count + 1
+      add.bytes = add.bytes + footprint(fmt(next_id + i - 1), ts_text, ch, ty, d)
+    end
+    reply = refusal(adds, added_order)
+    if reply and reply[1] == 'again' then stopped = true end
+    if not reply then
+      local mine = {}
+      put(mine, ts_text)
+      put(mine, fmt(n))
+      for i = 1, n do
+        local ch, ty, d = ARGV[a + 3 * i], ARGV[a + 1 + 3 * i], ARGV[a + 2 + 3 * i]
+        local id = next_id + i - 1
+        local id_text = fmt(id)
+        redis.call('XADD', adds[ch].ks, id_text .. '-0', 't', ts_text, 'y', ty, 'd', d)
+        -- The item's fields, encoded once for the Idempotency-Key's record and the announcement.
+        local fields = {}
+        put(fields, id_text)
+        put(fields, ch)
+        put(fields, ty)
+        put(fields, d)
+        local item = fields[1] .. fields[2] .. fields[3] .. fields[4]
+        mine[#mine + 1] = item
+        items[#items + 1] = item
+        adds[ch].newest = id
+      end
+      for _, ch in ipairs(added_order) do
+        local add, c = adds[ch], chans[ch]
+        if not c then
+          chans[ch] = add
+          order[#order + 1] = ch
+          if add.fresh then redis.call('SADD', KEYS[5], ch) end
+        else
+          c.count, c.bytes, c.newest = c.count + add.count, c.bytes + add.bytes, add.newest
+        end
+      end
+      if has_key then
+        local fp_field = {}
+        put(fp_field, fp)
+        redis.call('SET', KEYS[k], fp_field[1] .. table.concat(mine), 'PX', ARGV[6], 'NX')
+      end
+      reply = {'ok', next_id, ts}
+      next_id, admitted = next_id + n, admitted + n
+    end
+  end
+  replies[q] = reply
+  a, k = a + 3 + 3 * n, k + 1 + 2 * n
 end
-if fresh > 0 and redis.call('SCARD', KEYS[5]) + fresh > tonumber(ARGV[5]) then
-  return {'full'}
-end
-local items = {}
-put(items, fmt(ts))
-put(items, fmt(n))
-for i = 1, n do
-  local ch, ty, d = ARGV[8 + 3 * i], ARGV[9 + 3 * i], ARGV[10 + 3 * i]
-  local id = first + i - 1
-  redis.call('XADD', chans[ch].ks, fmt(id) .. '-0', 't', fmt(ts), 'y', ty, 'd', d)
-  chans[ch].newest = id
-  put(items, fmt(id))
-  put(items, ch)
-  put(items, ty)
-  put(items, d)
-end
+if admitted == 0 then return replies end
+local last = next_id - 1
 local min_id = 0
 if max_age > 0 then min_id = now - max_age end
 local news = {}
 put(news, fmt(#order))
-local evicted = 0
 for _, ch in ipairs(order) do
   local c = chans[ch]
   redis.call('HINCRBY', c.km, 'bytes', fmt(c.bytes))
-  redis.call('SADD', KEYS[5], ch)
   local trimmed, dropped, len = trim(c.ks, c.km, ch, max_items, max_bytes, min_id)
-  evicted = evicted + dropped
   put(news, ch)
   put(news, fmt(c.newest))
   put(news, fmt(trimmed))
@@ -158,26 +228,24 @@ for _, ch in ipairs(order) do
 end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[1], fmt(last))
-local item_text, news_text = table.concat(items), table.concat(news)
+local head_field = {}
+put(head_field, ts_text)
+put(head_field, fmt(admitted))
+local item_text, news_text = head_field[1] .. head_field[2] .. table.concat(items), table.concat(news)
 local seq_field = {}
 put(seq_field, fmt(seq))
 redis.call('XADD', KEYS[4], fmt(last) .. '-0', 'e', 'L' .. seq_field[1] .. news_text)
 -- The log keeps its newest entries; what it trims is remembered, so a node that fell
 -- further behind knows it cannot catch up from it.
-local excess = redis.call('XLEN', KEYS[4]) - tonumber(ARGV[9])
+local excess = redis.call('XLEN', KEYS[4]) - tonumber(ARGV[7])
 if excess > 0 then
   local old = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', fmt(excess))
   local upto = entry_id(old[#old][1])
   redis.call('XTRIM', KEYS[4], 'MINID', fmt(upto + 1))
-  redis.call('HSET', KEYS[7], 'trimmed', fmt(upto))
-end
-if ARGV[8] == '1' then
-  local fp = {}
-  put(fp, ARGV[7])
-  redis.call('SET', KEYS[6], fp[1] .. item_text, 'PX', ARGV[6], 'NX')
+  redis.call('HSET', KEYS[6], 'trimmed', fmt(upto))
 end
 redis.call('PUBLISH', ARGV[1], 'A' .. seq_field[1] .. item_text .. news_text)
-return {'ok', first, ts, evicted}
+return replies
 )lua";
 
 // KEYS: head, origin, reclaimed, channels, then the stream and meta keys of each channel.
@@ -224,14 +292,14 @@ for j = 1, (#KEYS - 4) / 2 do
     local batch = redis.call('XRANGE', ks, '(' .. fmt(after), '+', 'COUNT', fmt(limit + 1))
     local bytes = 0
     for k, e in ipairs(batch) do
-      local id, f = entry_id(e[1]), e[2]
-      local size = json_size(id, tonumber(f[2]), ch, f[4], f[6])
+      local f, id = e[2], fmt(entry_id(e[1]))
+      local size = json_size(id, f[2], ch, f[4], f[6])
       if k > limit or (k > 1 and bytes + size > max_bytes) then
         complete = 0
         break
       end
       bytes = bytes + size
-      entries[#entries + 1] = fmt(id)
+      entries[#entries + 1] = id
       entries[#entries + 1] = f[2]
       entries[#entries + 1] = f[4]
       entries[#entries + 1] = f[6]

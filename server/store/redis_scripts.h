@@ -26,8 +26,9 @@ struct RedisKeys {
   std::string prefix;
 };
 
-// Publish: ids max(Redis TIME in µs, head + 1), consecutive for a batch; append; trim by
-// count, bytes and age; remember the Idempotency-Key; log; PUBLISH the announcement.
+// Publish, for a group of publishes: ids max(Redis TIME in µs, head + 1), consecutive over
+// the group; append; trim by count, bytes and age; remember each Idempotency-Key; log;
+// PUBLISH one announcement of the group's items.
 const std::string& PublishScript();
 // Read: the items after a cursor on some channels, with what each channel lost to trimming.
 const std::string& ReadScript();

@@ -114,23 +114,91 @@ void RedisStore::Complete(const AppendDone& done, AppendResult result) {
   done(std::move(result));
 }
 
+// Group commit: the publishes that reach the loop in one turn go to Redis as one call (one
+// script run, log entry and announcement for all), sent at the turn's end. A lone publish
+// still goes at once; under load one round trip serves many. Past kMaxPublishCalls calls at
+// Redis, publishes wait for a reply, and the calls after it carry them.
 void RedisStore::DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done) {
-  if (!usable_) return Complete(done, {StoreStatus::kUnavailable, {}, false});
-  SendScript(
-      PublishCommand(publish_sha_, keys_, options_.limits, *request), PublishScript(),
-      [this, request, done](const RedisReply* reply) {
-        // Lost before the reply: the item may or may not be in Redis, so the publisher
-        // is told to retry (with its Idempotency-Key, that is safe).
-        if (!reply) return Complete(done, {StoreStatus::kUnavailable, {}, false});
-        if (reply->is_error()) {
-          ++extra_errors_;
-          // Redis at its maxmemory refuses writes: like a full store, not an outage.
-          const bool full = reply->str.rfind("OOM", 0) == 0;
-          return Complete(done, {full ? StoreStatus::kFull : StoreStatus::kUnavailable, {}, false});
-        }
-        std::uint64_t evicted = 0;  // Counted from the announcement, on every node.
-        Complete(done, ParsePublishReply(*reply, *request, &evicted));
-      });
+  appends_.push_back(PendingAppend{std::move(request), std::move(done)});
+  if (send_pending_) return;
+  send_pending_ = true;
+  loop_.AtTurnEnd([this] {
+    send_pending_ = false;
+    SendAppends();
+  });
+}
+
+void RedisStore::SendAppends() {
+  if (!usable_) {
+    std::deque<PendingAppend> refused;
+    refused.swap(appends_);
+    for (const PendingAppend& append : refused) {
+      Complete(append.done, {StoreStatus::kUnavailable, {}, false});
+    }
+    return;
+  }
+  while (!appends_.empty() && publish_calls_ < kMaxPublishCalls) {
+    auto group = std::make_shared<std::vector<PendingAppend>>(TakeGroup());
+    std::vector<const AppendRequest*> requests;
+    for (const PendingAppend& append : *group) requests.push_back(append.request.get());
+    ++publish_calls_;
+    SendScript(PublishCommand(publish_sha_, keys_, options_.limits, requests), PublishScript(),
+               [this, group](const RedisReply* reply) {
+                 --publish_calls_;
+                 FinishAppends(*group, reply);
+                 SendAppends();
+               });
+  }
+}
+
+std::vector<RedisStore::PendingAppend> RedisStore::TakeGroup() {
+  std::vector<PendingAppend> group;
+  std::size_t items = 0, bytes = 0;
+  while (!appends_.empty() && group.size() < kMaxGroup) {
+    const AppendRequest& next = *appends_.front().request;
+    std::size_t next_bytes = 0;
+    for (const ItemDraft& draft : next.drafts) next_bytes += draft.data_json.size();
+    const bool fits =
+        items + next.drafts.size() <= kMaxGroupItems && bytes + next_bytes <= kMaxGroupBytes;
+    if (!group.empty() && !fits) break;
+    items += next.drafts.size();
+    bytes += next_bytes;
+    group.push_back(std::move(appends_.front()));
+    appends_.pop_front();
+  }
+  return group;
+}
+
+void RedisStore::FinishAppends(std::vector<PendingAppend>& group, const RedisReply* reply) {
+  // Lost before the reply: the items may or may not be in Redis, so the publishers are
+  // told to retry (with an Idempotency-Key, that is safe).
+  const bool parsed =
+      reply && reply->type == RedisReply::Type::kArray && reply->elements.size() == group.size();
+  StoreStatus failed = StoreStatus::kUnavailable;
+  if (reply && !parsed) {
+    ++extra_errors_;
+    // Redis at its maxmemory refuses writes: like a full store, not an outage.
+    if (reply->is_error() && reply->str.rfind("OOM", 0) == 0) failed = StoreStatus::kFull;
+  }
+  std::vector<PendingAppend> again;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    PendingAppend& append = group[i];
+    if (!parsed) {
+      Complete(append.done, {failed, {}, false});
+      continue;
+    }
+    std::optional<AppendResult> result = ParsePublishOutcome(reply->elements[i], *append.request);
+    // The script never defers the first of a group; were it to, no call would progress.
+    if (!result && i == 0) result = AppendResult{StoreStatus::kUnavailable, {}, false};
+    if (!result) {
+      again.push_back(std::move(append));
+      continue;
+    }
+    if (result->status == StoreStatus::kUnavailable) ++extra_errors_;
+    Complete(append.done, std::move(*result));
+  }
+  // Deferred ones go first in the next call, keeping the order they came in.
+  for (auto it = again.rbegin(); it != again.rend(); ++it) appends_.push_front(std::move(*it));
 }
 
 std::optional<ReadResult> RedisStore::Read(const ReadRequest& request, ReadDone done) {

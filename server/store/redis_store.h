@@ -1,7 +1,8 @@
 // The Redis store: several livefeed nodes share one feed through one Redis.
 //   1. Append runs one Lua script that takes the ids from Redis's clock, appends to the
 //      channel's stream, trims, records the Idempotency-Key and PUBLISHes an announcement
-//      carrying the items and a sequence number.
+//      carrying the items and a sequence number. The publishes the store's thread has at
+//      hand go as one script call (a group commit), each with its own outcome.
 //   2. Every node subscribes to the announcements and applies them in sequence order: its
 //      in-memory tail (ChannelTail) grows and its listener is told. A gap in the sequence,
 //      or a new subscription, first replays the publish log from the last id applied.
@@ -74,7 +75,24 @@ class RedisStore final : public Store {
   enum class SyncMode { kDown, kCatchingUp, kLive };
 
   // Loop thread: operations (redis_store.cpp).
+  struct PendingAppend {
+    std::shared_ptr<AppendRequest> request;
+    AppendDone done;
+  };
+  // A publish call carries at most kMaxGroup publishes, and takes no more once they hold
+  // kMaxGroupItems items or kMaxGroupBytes of data (a lone publish goes whatever its size):
+  // one script run must not hold Redis for long (about 7 us an item).
+  static constexpr std::size_t kMaxGroup = 256;
+  static constexpr std::size_t kMaxGroupItems = 1000;
+  static constexpr std::size_t kMaxGroupBytes = std::size_t{1} << 20;
+  // Publish calls at Redis at once; past it, publishes wait and the next call takes them.
+  static constexpr std::size_t kMaxPublishCalls = 4;
   void DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done);
+  // Sends the waiting publishes in calls, as many as kMaxPublishCalls allows.
+  void SendAppends();
+  // The next call's publishes, taken from the front of appends_ (at least one).
+  std::vector<PendingAppend> TakeGroup();
+  void FinishAppends(std::vector<PendingAppend>& group, const RedisReply* reply);
   void DoRead(const ReadRequest& request, ReadDone done);
   void FinishRead(const ReadRequest& request, const std::string& key, const RedisReply* reply);
   void Complete(const AppendDone& done, AppendResult result);
@@ -124,6 +142,9 @@ class RedisStore final : public Store {
   std::deque<News> buffer_;         // Announcements that came during a catch-up.
   bool buffer_overflowed_ = false;
   std::map<std::string, std::vector<ReadDone>> reads_;  // Coalesced reads waiting for Redis.
+  std::deque<PendingAppend> appends_;                   // Publishes not yet sent to Redis.
+  std::size_t publish_calls_ = 0;                       // Publish calls at Redis.
+  bool send_pending_ = false;                           // SendAppends will run at the turn's end.
   std::string probe_token_;
   std::string probe_expected_;
   std::uint64_t probe_count_ = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <set>
 
 #include "redis/redis_test_support.h"
@@ -14,6 +15,25 @@ namespace {
 
 bool StrictlyIncreasing(const std::vector<std::uint64_t>& ids) {
   return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>()) == ids.end();
+}
+
+// Issues every request before waiting for any (so that the store groups them into few
+// script calls), then waits for all; the results in request order.
+std::vector<AppendResult> AppendAll(Store& store, std::vector<AppendRequest> requests) {
+  std::vector<std::future<AppendResult>> futures;
+  for (AppendRequest& request : requests) {
+    auto promise = std::make_shared<std::promise<AppendResult>>();
+    futures.push_back(promise->get_future());
+    std::optional<AppendResult> now =
+        store.Append(std::move(request), [promise](AppendResult r) { promise->set_value(r); });
+    if (now) promise->set_value(*now);
+  }
+  std::vector<AppendResult> results;
+  for (auto& future : futures) {
+    REQUIRE(future.wait_for(kDeadline) == std::future_status::ready);
+    results.push_back(future.get());
+  }
+  return results;
 }
 
 std::vector<std::uint64_t> PublishSeries(Store& store, const std::string& channel, int count) {
@@ -118,6 +138,114 @@ TEST_CASE("concurrent publishers on two nodes: increasing ids, every item once, 
   REQUIRE(b.WaitForReceived(all.size()));
   CHECK(a.received() == all);
   CHECK(b.received() == all);
+}
+
+TEST_CASE("publishes issued at once on two nodes: each its own outcome, every item once") {
+  RedisProcess redis;
+  Node a(TestOptions(redis.port()), "burst");
+  Node b(TestOptions(redis.port()), "burst");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  a.FollowFrom(a.store().Head());
+  b.FollowFrom(b.store().Head());
+
+  // Plain publishes, some also on a second channel, one Idempotency-Key shared by both
+  // nodes, and on A a key reused with another body and a publish too large for a channel.
+  auto requests = [](const std::string& node) {
+    std::vector<AppendRequest> out;
+    for (int i = 0; i < 300; ++i) {
+      const std::string data = "\"" + node + std::to_string(i) + "\"";
+      if (i % 10 == 0) {
+        out.push_back(Drafts("burst", {"\"shared\""}, "shared-key", "digest"));
+      } else if (i % 7 == 3) {
+        AppendRequest two = Drafts("burst", {data});
+        two.drafts.push_back({"other", "", data});
+        out.push_back(std::move(two));
+      } else {
+        out.push_back(Drafts("burst", {data}));
+      }
+    }
+    return out;
+  };
+  std::vector<AppendRequest> for_a = requests("a");
+  for_a.insert(for_a.begin() + 5, Drafts("burst", {"1"}, "a-key", "first"));
+  for_a.insert(for_a.begin() + 150, Drafts("burst", {"2"}, "a-key", "second"));
+  for_a.push_back(Drafts("big", std::vector<std::string>(1001, "0")));
+  std::vector<AppendRequest> for_b = requests("b");
+  const std::vector<AppendRequest> sent_a = for_a, sent_b = for_b;
+
+  std::vector<AppendResult> from_a, from_b;
+  std::thread publisher_a([&] { from_a = AppendAll(a.store(), std::move(for_a)); });
+  std::thread publisher_b([&] { from_b = AppendAll(b.store(), std::move(for_b)); });
+  publisher_a.join();
+  publisher_b.join();
+
+  std::vector<std::uint64_t> burst, shared;
+  std::size_t shared_first = 0;
+  auto check = [&](const std::vector<AppendRequest>& sent, const std::vector<AppendResult>& got) {
+    REQUIRE(got.size() == sent.size());
+    std::vector<std::uint64_t> mine;  // This node's new items, in the order it sent them.
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      const AppendRequest& request = sent[i];
+      const AppendResult& result = got[i];
+      if (request.drafts.size() > 1000) {
+        CHECK(result.status == StoreStatus::kTooLarge);
+      } else if (request.fingerprint == "second") {
+        CHECK(result.status == StoreStatus::kKeyConflict);
+      } else {
+        REQUIRE(result.status == StoreStatus::kOk);
+        REQUIRE(result.items.size() == request.drafts.size());
+      }
+      if (result.status != StoreStatus::kOk) continue;
+      if (request.idempotency_key == "shared-key") {
+        shared.push_back(result.items[0]->id);
+        if (!result.replayed) ++shared_first;
+        if (result.replayed) continue;
+      }
+      CHECK_FALSE(result.replayed);
+      for (std::size_t d = 0; d < result.items.size(); ++d) {
+        CHECK(result.items[d]->id == result.items[0]->id + d);
+        CHECK(result.items[d]->channel == request.drafts[d].channel);
+        CHECK(result.items[d]->data_json() == request.drafts[d].data_json);
+      }
+      mine.push_back(result.items[0]->id);
+      burst.push_back(result.items[0]->id);
+    }
+    CHECK(StrictlyIncreasing(mine));
+  };
+  check(sent_a, from_a);
+  check(sent_b, from_b);
+  // The shared key made one item, whichever node got there first.
+  CHECK(shared_first == 1);
+  CHECK(std::set<std::uint64_t>(shared.begin(), shared.end()).size() == 1);
+
+  std::sort(burst.begin(), burst.end());
+  CHECK(std::set<std::uint64_t>(burst.begin(), burst.end()).size() == burst.size());
+  REQUIRE(a.WaitForReceived(burst.size()));
+  REQUIRE(b.WaitForReceived(burst.size()));
+  CHECK(a.received() == burst);
+  CHECK(b.received() == burst);
+}
+
+TEST_CASE("publishes issued at once beyond a channel's backlog are all kept in turn") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.max_items = 3;
+  Node a(std::move(options), "small");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+
+  // A group carrying more than the backlog would trim its own items: the script defers
+  // the rest to the next call, so every publish is kept (and answered) before it goes.
+  std::vector<AppendRequest> requests;
+  for (int i = 0; i < 10; ++i) requests.push_back(Drafts("small", {std::to_string(i)}));
+  std::vector<AppendResult> results = AppendAll(a.store(), std::move(requests));
+  std::vector<std::uint64_t> ids;
+  for (const AppendResult& result : results) {
+    REQUIRE(result.status == StoreStatus::kOk);
+    ids.push_back(result.items.at(0)->id);
+  }
+  CHECK(StrictlyIncreasing(ids));
+  ReadAnswer read = ReadNow(a.store(), {"small"}, 0);
+  CHECK(Ids(read.result.items) == std::vector<std::uint64_t>(ids.end() - 3, ids.end()));
 }
 
 TEST_CASE("an Idempotency-Key used on A then on B answers the same items, once") {
