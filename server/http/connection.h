@@ -72,6 +72,7 @@ struct Connection {
   std::size_t bytes_sent = 0;  // Of the current answer.
   std::size_t answered = 0;    // Answers given on this connection.
 
+  bool publishing = false;  // The request in progress is a publish.
   bool subscribed = false;  // A poll or stream of the delivery's.
   bool streaming = false;   // An event stream (logged when it ends).
   bool refused = false;     // Turned away at the connection cap (not counted as open).

@@ -117,6 +117,7 @@ void EventLoop::Run(const Callbacks& callbacks) {
         continue;
       }
       callbacks.on_ready(events[i].data.u64, events[i].events);
+      if (callbacks.between_events && (i + 1) % kEventsBetween == 0) callbacks.between_events();
     }
     RunTimers(callbacks);
     std::vector<std::function<void()>> posted;

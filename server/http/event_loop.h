@@ -23,10 +23,14 @@ namespace livefeed {
 class EventLoop {
  public:
   using Clock = std::chrono::steady_clock;
+  static constexpr int kEventsBetween = 8;
   struct Callbacks {
     std::function<void(std::uint64_t token, std::uint32_t events)> on_ready;
     std::function<void(std::uint64_t token)> on_timer;
     std::function<void()> after_round;
+    // Called after every kEventsBetween events of a round (optional): a chance for the owner
+    // to serve a few connections sooner than their place among the round's events.
+    std::function<void()> between_events;
     // True while the owner has work queued for the next round: the loop then only polls
     // for events instead of sleeping.
     std::function<bool()> busy;

@@ -68,6 +68,7 @@ void HttpLoop::Run() {
       .on_ready = [this](std::uint64_t token, std::uint32_t events) { OnReady(token, events); },
       .on_timer = [this](std::uint64_t token) { OnTimer(token); },
       .after_round = [this] { AfterRound(); },
+      .between_events = [this] { ReadPublishers(); },
       .busy = [this] { return delivery_.busy() || !resume_.empty(); }};
   loop_.Run(callbacks);
   // Whatever is left when the loop ends (only after the stop's grace period) is closed.

@@ -59,6 +59,9 @@ class HttpLoop final : private Delivery::Host {
   using Clock = EventLoop::Clock;
   // How much one read takes from a socket, for requests and for draining alike.
   static constexpr std::size_t kReadBytes = 16 * 1024;
+  // Publishers read between a round's events, and the empty reads after which one leaves.
+  static constexpr std::size_t kEagerPublishers = 16;
+  static constexpr int kEagerMisses = 64;
 
   void OnReady(std::uint64_t token, std::uint32_t events);
   void OnTimer(std::uint64_t token);
@@ -81,6 +84,7 @@ class HttpLoop final : private Delivery::Host {
   // Connection::Flush, with what was written counted.
   Connection::Flushed Flush(Connection& connection);
   void AfterAnswer(Connection& connection);
+  void ReadPublishers();
   void Linger(Connection& connection);
   void Drain(Connection& connection);
   void CloseConnection(Connection& connection);
@@ -111,6 +115,13 @@ class HttpLoop final : private Delivery::Host {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::uint64_t next_id_;
   std::vector<std::uint64_t> resume_;  // Connections with pipelined requests to serve.
+  // Publishers read between a round's events (see ReadPublishers), with the reads that
+  // found nothing since the last publish; a publisher idle for long leaves the list.
+  struct EagerPublisher {
+    std::uint64_t id;
+    int misses = 0;
+  };
+  std::vector<EagerPublisher> publishers_;
   std::vector<std::uint64_t> closed_;  // Closed this round; freed at its end.
   std::size_t refusing_ = 0;           // Refused connections still lingering.
   bool stopping_ = false;

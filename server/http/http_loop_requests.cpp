@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "http/access_log.h"
@@ -112,6 +113,7 @@ void HttpLoop::Dispatch(Connection& connection) {
   std::string body = parser.TakeBody();
   parser.Reset();
   IdentifyRequest(connection, &head, routes_);
+  connection.publishing = head.method() == "POST" && head.path() == "/send_feed_item";
   connection.head_only = head.method() == "HEAD";
   connection.http10 = head.minor_version() == 0;
   if (!head.keep_alive() || stopping_) connection.close_after = true;
@@ -310,6 +312,15 @@ void HttpLoop::WriteOut(Connection& connection) {
 
 void HttpLoop::AfterAnswer(Connection& connection) {
   if (connection.close_after) return Linger(connection);
+  if (connection.publishing) {
+    auto it = std::find_if(publishers_.begin(), publishers_.end(),
+                           [&](const EagerPublisher& p) { return p.id == connection.id; });
+    if (it != publishers_.end()) {
+      it->misses = 0;
+    } else if (publishers_.size() < kEagerPublishers) {
+      publishers_.push_back({connection.id});
+    }
+  }
   connection.phase = Connection::Phase::kRequest;
   connection.request_start = Clock::time_point();
   // Until the next request's head is judged, nothing it has earned (a refusal of a
@@ -324,4 +335,31 @@ void HttpLoop::LogAccess(Connection& connection, int status, std::size_t bytes) 
   ++connection.answered;
   RecordAnswer(context_.metrics, connection, status, bytes, Clock::now());
 }
+
+// A publisher waits for each answer before it sends its next publish, which then arrives
+// behind every event of the round: with 1,000 polls answered and re-polling, one publish per
+// round, and every answer carries one item. Reading the recent publishers between a round's
+// events gives them turns throughout it, so the round's answers carry what was published
+// meanwhile (a speculative recv each, for at most kEagerPublishers connections).
+void HttpLoop::ReadPublishers() {
+  for (std::size_t i = 0; i < publishers_.size();) {
+    Connection* connection = Find(publishers_[i].id);
+    const bool idle = connection && connection->phase == Connection::Phase::kRequest &&
+                      !connection->parser.started() && connection->input().empty();
+    if (idle) ReadRequests(*connection);
+    // Whatever it became (answered, handled elsewhere, closed), a read that began nothing
+    // is a miss; AfterAnswer resets them when a publish is answered.
+    connection = Find(publishers_[i].id);
+    const bool gone = !connection || connection->phase == Connection::Phase::kClosed ||
+                      connection->phase == Connection::Phase::kLingering;
+    if (gone || (idle && connection->phase == Connection::Phase::kRequest &&
+                 !connection->parser.started() && ++publishers_[i].misses > kEagerMisses)) {
+      publishers_[i] = publishers_.back();
+      publishers_.pop_back();
+      continue;
+    }
+    ++i;
+  }
+}
+
 }  // namespace livefeed
