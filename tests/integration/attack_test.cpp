@@ -107,8 +107,9 @@ TEST_CASE("a Range header of 250 ranges, or of 8 KiB, leaves the server up") {
          {"/healthz", "/", "/client.js", "/real_time_feed?since=0&timeout=1"}) {
       CAPTURE(target);
       Exchange exchange =
-          SendRaw(server.port(), std::string("GET ") + target +
-                                     " HTTP/1.1\r\nHost: x\r\nRange: " + range + "\r\n\r\n");
+          SendRaw(server.port(),
+                  std::string("GET ") + target +
+                      " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nRange: " + range + "\r\n\r\n");
       CHECK(exchange.response.status == 200);
       CheckAlive(server);
     }
