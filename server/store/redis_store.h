@@ -86,7 +86,9 @@ class RedisStore final : public Store {
   static constexpr std::size_t kMaxGroupItems = 1000;
   static constexpr std::size_t kMaxGroupBytes = std::size_t{1} << 20;
   // Publish calls at Redis at once; past it, publishes wait and the next call takes them.
-  static constexpr std::size_t kMaxPublishCalls = 4;
+  // One: a publish the script defers (it would trim its own group's items) goes first in
+  // the next call, and no call already sent may give later publishes ids before it.
+  static constexpr std::size_t kMaxPublishCalls = 1;
   void DoAppend(std::shared_ptr<AppendRequest> request, AppendDone done);
   // Sends the waiting publishes in calls, as many as kMaxPublishCalls allows.
   void SendAppends();
