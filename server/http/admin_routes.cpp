@@ -14,7 +14,7 @@ namespace livefeed {
 namespace {
 
 using nlohmann::json;
-using Counter = std::function<std::size_t(const std::string&)>;
+using Counter = SubscriberCensus::Counter;
 
 constexpr std::string_view kChannelsPath = "/channels";
 
@@ -67,10 +67,7 @@ Outcome WithSubscribers(ServerContext& context, std::vector<std::string> channel
   for (std::string& channel : channels) questions.push_back({std::move(channel), 0});
   context.census.Count(std::move(questions),
                        [later, answer](const SubscriberCensus::Counts& counts) {
-                         later(Outcome::Of(answer([&counts](const std::string& channel) {
-                           auto it = counts.find(channel);
-                           return it == counts.end() ? std::size_t{0} : it->second;
-                         })));
+                         later(Outcome::Of(answer(SubscriberCensus::Lookup(counts))));
                        });
   return Outcome::Later();
 }

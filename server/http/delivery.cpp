@@ -1,6 +1,7 @@
 #include "http/delivery.h"
 
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "transport/auth/auth_decision.h"
@@ -266,19 +267,19 @@ void Delivery::DeliverFailure(const Group& group, const ReadResult& result) {
       continue;
     }
     const auto& poll = std::get<LongPollSession>(subscriber.session);
-    const bool final = group.final || subscriber.expired || stopping_;
-    if (final) {
+    std::optional<Reply> reply;
+    if (group.final || subscriber.expired || stopping_) {
       // Held to its deadline: it times out as usual, at its own cursor.
       ReadResult nothing;
       nothing.head = result.head;
-      const Reply reply = *poll.Answer(nothing, /*final=*/true);
-      Forget(id);
-      host_.Answer(connection, reply, std::make_shared<const std::string>(reply.body));
+      reply = poll.Answer(nothing, /*final=*/true);
     } else if (subscriber.first_read) {
       // Its first read: the client hears why at once and retries (503 + Retry-After).
-      const Reply reply = *poll.Answer(result, /*final=*/false);
+      reply = poll.Answer(result, /*final=*/false);
+    }
+    if (reply) {
       Forget(id);
-      host_.Answer(connection, reply, std::make_shared<const std::string>(reply.body));
+      host_.Answer(connection, *reply, std::make_shared<const std::string>(reply->body));
     } else if (woken) {
       Wake(subscriber, id);
     }

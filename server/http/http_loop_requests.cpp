@@ -113,7 +113,7 @@ void HttpLoop::Dispatch(Connection& connection) {
   std::string body = parser.TakeBody();
   parser.Reset();
   IdentifyRequest(connection, &head, routes_);
-  connection.publishing = head.method() == "POST" && head.path() == "/send_feed_item";
+  connection.publishing = head.method() == "POST" && Classify(head.path()) == Endpoint::kPublish;
   connection.head_only = head.method() == "HEAD";
   connection.http10 = head.minor_version() == 0;
   if (!head.keep_alive() || stopping_) connection.close_after = true;

@@ -1,8 +1,9 @@
 // The settings a reload (SIGHUP) may change while the server runs, and where the current
 // ones are published. A reload builds a whole new LiveSettings and publishes it; each event
-// loop keeps the snapshot it read last (a LiveSettingsView) and looks for a newer one once
-// per round, so a request, a poll or a stream sees one consistent set and the hot path
-// reads plain fields: no lock, no atomic per request or per delivery.
+// loop keeps the snapshot it read last (a LiveSettingsView) and looks for a newer one before
+// each event it handles (one atomic load; the lock only when there is one), so a request, a
+// poll or a stream sees one consistent set and reads plain fields: no lock per request or
+// per delivery.
 // LiveSettingsSlot is safe from any thread; a LiveSettingsView belongs to one thread.
 #pragma once
 
@@ -47,7 +48,7 @@ class LiveSettingsSlot {
   explicit LiveSettingsSlot(LiveSettings initial)
       : current_(std::make_shared<const LiveSettings>(std::move(initial))) {}
 
-  // Replaces the settings; every loop takes them at its next round.
+  // Replaces the settings; every loop takes them before its next event.
   void Publish(LiveSettings next) {
     auto fresh = std::make_shared<const LiveSettings>(std::move(next));
     std::lock_guard lock(mu_);

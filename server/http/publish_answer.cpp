@@ -30,10 +30,7 @@ std::optional<Reply> AnswerPublish(ServerContext& context, AppendResult result, 
   context.census.Count(std::move(questions),
                        [result = std::move(result), batch,
                         later = std::move(later)](const SubscriberCensus::Counts& counts) {
-                         later(PublishReply(result, batch, [&counts](const std::string& channel) {
-                           auto it = counts.find(channel);
-                           return it == counts.end() ? std::size_t{0} : it->second;
-                         }));
+                         later(PublishReply(result, batch, SubscriberCensus::Lookup(counts)));
                        });
   return std::nullopt;
 }

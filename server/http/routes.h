@@ -11,7 +11,7 @@
 //      signed token, a cached answer), or when the application has answered on a worker,
 //      back on the loop (Outcome::Resume).
 // One per event loop, used on its thread: it reads the loop's view of the settings a
-// reload changes (Refresh, once per round), and the shared context.
+// reload changes (Refresh, before each event), and the shared context.
 #pragma once
 
 #include <functional>

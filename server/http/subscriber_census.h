@@ -32,6 +32,16 @@ class SubscriberCensus {
     std::uint64_t id = 0;
   };
   using Counts = std::unordered_map<std::string, std::size_t>;  // By channel.
+  using Counter = std::function<std::size_t(const std::string& channel)>;
+
+  // `counts` as a function of a channel (0 for one not asked about); it refers to `counts`,
+  // which must outlive it.
+  static Counter Lookup(const Counts& counts) {
+    return [&counts](const std::string& channel) {
+      auto it = counts.find(channel);
+      return it == counts.end() ? std::size_t{0} : it->second;
+    };
+  }
 
   void Add(Loop loop) { loops_.push_back(std::move(loop)); }
   std::size_t loops() const { return loops_.size(); }

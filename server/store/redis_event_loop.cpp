@@ -19,7 +19,9 @@ RedisEventLoop::RedisEventLoop() {
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.u64 = kWakeHandle;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) {
+    throw std::runtime_error("epoll_ctl ADD of the wake eventfd failed");
+  }
 }
 
 RedisEventLoop::~RedisEventLoop() {
