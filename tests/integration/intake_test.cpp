@@ -125,6 +125,25 @@ TEST_CASE("a body arriving slowly, in pieces over 2 s, is served, and delays nob
         }) == 1);
 }
 
+TEST_CASE("a body still not whole 30 s after its head is refused with 408, then the end") {
+  ServerProcess server;
+  HttpConnection slow(server.port());
+  REQUIRE(slow.SendRaw(PublishRequest(std::string(100, ' ')).substr(0, 120)));
+  const auto sent = std::chrono::steady_clock::now();
+  // A byte every 2 s: the connection is never quiet for long, the body is never whole.
+  HttpResponse answer;
+  while (answer.status == 0 && !slow.eof()) {
+    REQUIRE(std::chrono::steady_clock::now() - sent < seconds(90));
+    answer = slow.Read(seconds(2));
+    if (answer.status == 0) slow.SendRaw(" ");
+  }
+  CHECK(answer.status == 408);
+  // The limit is on the body as a whole, not on each pause: it cannot come sooner.
+  CHECK(std::chrono::steady_clock::now() - sent >= seconds(29));
+  CHECK(slow.WaitForClose(seconds(10)));
+  CHECK(Get(server.port(), "/real_time_feed?since=0&timeout=0").Json()["items"].empty());
+}
+
 TEST_CASE("a flood of idle connections costs no threads") {
   ServerProcess server;
   const int before = ThreadCount(server);
