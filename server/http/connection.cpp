@@ -23,14 +23,20 @@ Connection::Received Connection::Receive(std::size_t max) {
     in_pos = 0;
   }
   char buffer[16 * 1024];
+  const std::size_t asked = std::min(max, sizeof buffer);
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer, std::min(max, sizeof buffer), 0);
+    const ssize_t n = ::recv(fd, buffer, asked, 0);
     if (n > 0) {
+      // A TCP read returns less than asked only when nothing more was queued.
+      dry_ = static_cast<std::size_t>(n) < asked;
       in.append(buffer, static_cast<std::size_t>(n));
       return Received::kData;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Received::kAgain;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      dry_ = true;
+      return Received::kAgain;
+    }
     return Received::kClosed;
   }
 }

@@ -38,6 +38,12 @@ struct Connection {
   enum class Received { kData, kAgain, kClosed };
   // Reads what the socket has (up to `max` bytes) onto the input.
   Received Receive(std::size_t max);
+  // The last read left the socket empty (it returned less than it asked, or nothing): the
+  // next bytes are announced by epoll, which is level-triggered, so asking again before
+  // that costs a system call that finds nothing (as it would after every answer).
+  bool dry() const { return dry_; }
+  // Epoll announced input (or a speculative read is wanted): the next read asks the socket.
+  void MayHaveInput() { dry_ = false; }
   std::string_view input() const { return std::string_view(in).substr(in_pos); }
   void Consume(std::size_t n);
 
@@ -83,6 +89,7 @@ struct Connection {
 
  private:
   std::string in;
+  bool dry_ = false;
   std::size_t in_pos = 0;
   std::deque<Bytes> out;
   std::size_t out_front_sent = 0;

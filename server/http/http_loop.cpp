@@ -192,6 +192,7 @@ void HttpLoop::Arm(Connection& connection, Clock::time_point at) {
 void HttpLoop::OnEvents(Connection& connection, std::uint32_t events) {
   if (connection.phase == Connection::Phase::kClosed) return;  // Closed earlier this round.
   if (events & EPOLLERR) return CloseConnection(connection);
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) connection.MayHaveInput();
   switch (connection.phase) {
     case Connection::Phase::kRequest:
       return ReadRequests(connection);

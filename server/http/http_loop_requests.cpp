@@ -32,7 +32,8 @@ void HttpLoop::ReadRequests(Connection& connection) {
       case RequestParser::State::kHead:
       case RequestParser::State::kBody: {
         if (connection.input().empty()) {
-          switch (connection.Receive(kReadBytes)) {
+          switch (connection.dry() ? Connection::Received::kAgain
+                                   : connection.Receive(kReadBytes)) {
             case Connection::Received::kData:
               break;
             case Connection::Received::kAgain:
@@ -346,7 +347,10 @@ void HttpLoop::ReadPublishers() {
     Connection* connection = Find(publishers_[i].id);
     const bool idle = connection && connection->phase == Connection::Phase::kRequest &&
                       !connection->parser.started() && connection->input().empty();
-    if (idle) ReadRequests(*connection);
+    if (idle) {
+      connection->MayHaveInput();
+      ReadRequests(*connection);
+    }
     // Whatever it became (answered, handled elsewhere, closed), a read that began nothing
     // is a miss; AfterAnswer resets them when a publish is answered.
     connection = Find(publishers_[i].id);
