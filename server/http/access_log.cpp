@@ -7,11 +7,12 @@ namespace livefeed {
 
 void IdentifyRequest(Connection& connection, const RequestHead* head, const Routes& routes) {
   if (head) {
-    connection.method = std::string(head->method());
-    connection.target = std::string(head->target());  // Its tokens are redacted in the log.
+    // Assigned into what the connection's last request left: no allocation per request.
+    connection.method.assign(head->method());
+    connection.target.assign(head->target());  // Its tokens are redacted in the log.
     connection.client = routes.ClientAddress(connection.peer, *head);
     connection.request_id = ChooseRequestId(head->Get("x-request-id").value_or(""));
-    connection.extra_lines = routes.CorsLines(*head);
+    connection.extra_lines.assign(routes.CorsLines(*head));
   } else {
     // What could not be read has no id of its own; its method, if its head was read.
     if (connection.method.empty()) connection.method.assign(1, '-');

@@ -27,6 +27,7 @@
 #include "http/connection.h"
 #include "http/delivery.h"
 #include "http/event_loop.h"
+#include "http/response_head.h"
 #include "http/routes.h"
 #include "http/server_context.h"
 
@@ -78,6 +79,8 @@ class HttpLoop final : private Delivery::Host {
   void StartStream(Connection& connection, SseSession session);
   void Respond(Connection& connection, const Reply& reply, const Bytes& body);
   void Respond(Connection& connection, const Reply& reply);
+  ResponseHead HeadOf(const Connection& connection, const Reply& reply,
+                      std::size_t body_size) const;
   // Queues `bytes` as the complete answer to the current request.
   void Finish(Connection& connection, int status, std::size_t body_bytes);
   void WriteOut(Connection& connection);

@@ -92,8 +92,8 @@ void HttpLoop::OnHead(Connection& connection) {
       return;
     case HeadVerdict::Kind::kReadBody:
       // Named now, for the answer if the body turns out too large or too slow.
-      connection.method = std::string(head.method());
-      connection.target = std::string(head.target());
+      connection.method.assign(head.method());
+      connection.target.assign(head.target());
       parser.ExpectBody(routes_.live().max_body);
       if (parser.state() == RequestParser::State::kBody && head.expects_continue()) {
         connection.Queue(Share("HTTP/1.1 100 Continue\r\n\r\n"));
@@ -218,27 +218,38 @@ void HttpLoop::StartStream(Connection& connection, SseSession session) {
 }
 
 void HttpLoop::Respond(Connection& connection, const Reply& reply) {
-  Respond(connection, reply, Share(reply.body));
+  // The head and the body in one buffer: one allocation, one copy, one part to send.
+  std::string bytes;
+  bytes.reserve(256 + connection.extra_lines.size() + reply.body.size());
+  AppendResponseHead(bytes, HeadOf(connection, reply, reply.body.size()));
+  if (!connection.head_only) bytes += reply.body;
+  const std::size_t size = bytes.size();
+  connection.Queue(std::move(bytes));
+  Finish(connection, reply.status, size);
 }
 
 void HttpLoop::Respond(Connection& connection, const Reply& reply, const Bytes& body) {
-  // A HEAD of a feed endpoint is answered without the length a GET's body would have:
-  // it is not known without holding the request.
-  const bool length_unknown = connection.head_only && body->empty() && reply.status == 200;
-  const std::string head = FormatResponseHead(
-      {.status = reply.status,
-       .content_type = reply.content_type,
-       .fields = &reply.headers,
-       .extra_lines = connection.extra_lines,
-       .body = length_unknown ? ResponseHead::Body::kNone : ResponseHead::Body::kLength,
-       .content_length = body->size(),
-       .close = connection.close_after,
-       .keep_alive = context_.options.keep_alive_timeout});
+  std::string head = FormatResponseHead(HeadOf(connection, reply, body->size()));
   const std::size_t bytes = head.size() + (connection.head_only ? 0 : body->size());
-  connection.Queue(Share(head));
+  connection.Queue(std::move(head));
   // A HEAD is answered with the head a GET would have, and no body.
   if (!connection.head_only) connection.Queue(body);
   Finish(connection, reply.status, bytes);
+}
+
+ResponseHead HttpLoop::HeadOf(const Connection& connection, const Reply& reply,
+                              std::size_t body_size) const {
+  // A HEAD of a feed endpoint is answered without the length a GET's body would have:
+  // it is not known without holding the request.
+  const bool length_unknown = connection.head_only && body_size == 0 && reply.status == 200;
+  return {.status = reply.status,
+          .content_type = reply.content_type,
+          .fields = &reply.headers,
+          .extra_lines = connection.extra_lines,
+          .body = length_unknown ? ResponseHead::Body::kNone : ResponseHead::Body::kLength,
+          .content_length = body_size,
+          .close = connection.close_after,
+          .keep_alive = context_.options.keep_alive_timeout};
 }
 
 void HttpLoop::Finish(Connection& connection, int status, std::size_t bytes) {

@@ -54,12 +54,19 @@ bool IsValidTarget(std::string_view t) {
   return true;
 }
 
-char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+constexpr std::array<char, 256> kAsciiLower = [] {
+  std::array<char, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return table;
+}();
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+    if (kAsciiLower[static_cast<unsigned char>(a[i])] !=
+        kAsciiLower[static_cast<unsigned char>(b[i])]) {
+      return false;
+    }
   }
   return true;
 }
@@ -93,7 +100,7 @@ std::string_view RequestHead::query() const {
 
 std::optional<std::string_view> RequestHead::Get(std::string_view name) const {
   for (const FieldSpan& f : fields_) {
-    if (EqualsIgnoreCase(View(f.name), name)) return View(f.value);
+    if (f.name.len == name.size() && EqualsIgnoreCase(View(f.name), name)) return View(f.value);
   }
   return std::nullopt;
 }
@@ -260,6 +267,8 @@ bool RequestParser::ParseField(std::string_view line, std::uint32_t offset) {
   }
   const std::string_view value = Trim(raw_value);
   const auto value_pos = static_cast<std::uint32_t>(offset + (value.data() - line.data()));
+  // Room for a usual request's fields at once, rather than growing by doubling.
+  if (head_.fields_.empty()) head_.fields_.reserve(16);
   head_.fields_.push_back({{offset, static_cast<std::uint32_t>(name.size())},
                            {value_pos, static_cast<std::uint32_t>(value.size())}});
   return true;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 
 namespace livefeed {
 namespace {
@@ -15,6 +17,12 @@ bool SafeName(std::string_view name) {
 bool SafeValue(std::string_view value) {
   return std::none_of(value.begin(), value.end(),
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+void AppendDecimal(std::string& out, std::uint64_t n) {
+  char digits[20];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
 }
 
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
@@ -85,8 +93,13 @@ std::string_view ReasonPhrase(int status) {
 std::string FormatResponseHead(const ResponseHead& head) {
   std::string out;
   out.reserve(192 + head.extra_lines.size());
+  AppendResponseHead(out, head);
+  return out;
+}
+
+void AppendResponseHead(std::string& out, const ResponseHead& head) {
   out += "HTTP/1.1 ";
-  out += std::to_string(head.status);
+  AppendDecimal(out, static_cast<std::uint64_t>(head.status));
   out += ' ';
   out += ReasonPhrase(head.status);
   out += "\r\n";
@@ -98,7 +111,7 @@ std::string FormatResponseHead(const ResponseHead& head) {
   switch (head.body) {
     case ResponseHead::Body::kLength:
       out += "Content-Length: ";
-      out += std::to_string(head.content_length);
+      AppendDecimal(out, head.content_length);
       out += "\r\n";
       break;
     case ResponseHead::Body::kChunked:
@@ -113,11 +126,10 @@ std::string FormatResponseHead(const ResponseHead& head) {
     // Said outright, as nginx does: an HTTP/1.0 client keeps the connection only when the
     // answer names keep-alive in Connection (RFC 9112 section C.2.2).
     out += "Connection: keep-alive\r\nKeep-Alive: timeout=";
-    out += std::to_string(head.keep_alive.count());
+    AppendDecimal(out, static_cast<std::uint64_t>(head.keep_alive.count()));
     out += "\r\n";
   }
   out += "\r\n";
-  return out;
 }
 
 }  // namespace livefeed

@@ -27,6 +27,8 @@ struct ResponseHead {
 };
 
 std::string FormatResponseHead(const ResponseHead& head);
+// The same head, appended to `out` (an answer's head and body in one buffer).
+void AppendResponseHead(std::string& out, const ResponseHead& head);
 
 // The reason phrase of a status ("Not Found"); "Unknown" for codes without one.
 std::string_view ReasonPhrase(int status);

@@ -22,19 +22,6 @@ Reply MethodNotAllowed(std::string_view method, std::string_view path, const cha
   return reply;
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// The media type without parameters, lower-cased.
-std::string MediaType(std::string_view content_type) {
-  std::string type = Lower(content_type.substr(0, content_type.find(';')));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
-  return type;
-}
-
 std::optional<QueryParams> Query(const RequestHead& head) {
   std::optional<FormFields> fields = DecodeForm(head.query());
   if (!fields) return std::nullopt;
@@ -179,8 +166,7 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
   if (head.Get("content-encoding")) {
     return refuse(Error(415, "Content-Encoding is not accepted: send the body uncompressed"));
   }
-  const std::string media = MediaType(head.Get("content-type").value_or(""));
-  if (media != "application/json" && media != "application/x-www-form-urlencoded") {
+  if (PublishMediaOf(head.Get("content-type").value_or("")) == PublishMedia::kOther) {
     return refuse(Error(415,
                         "Content-Type must be application/json or "
                         "application/x-www-form-urlencoded, got '" +

@@ -96,7 +96,7 @@ Reply AnswerPreflight(const CorsPolicy& policy, const std::string& origin, bool 
     return JsonError(403, "origin '" + origin.substr(0, 100) + "' is not allowed");
   }
   reply.status = 204;
-  reply.content_type.clear();
+  reply.content_type = {};
   reply.headers.insert(
       reply.headers.end(),
       {{"Access-Control-Allow-Methods", publishing ? "POST" : "GET"},

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/store.h"
 #include "transport/reply.h"
@@ -19,6 +20,11 @@ struct PublishRequest {
   QueryParams params;
   std::string idempotency_key;  // Idempotency-Key header; empty when not sent.
 };
+
+// The two media types a publish may have, by its Content-Type (parameters and case aside:
+// "Application/JSON; charset=utf-8" is JSON).
+enum class PublishMedia { kJson, kForm, kOther };
+PublishMedia PublishMediaOf(std::string_view content_type);
 
 // What a publish request asks to append, or the error reply to send instead.
 struct ParsedPublish {
