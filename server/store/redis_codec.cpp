@@ -164,8 +164,8 @@ std::vector<std::string> ReadCommand(const std::string& sha, const RedisKeys& ke
 
 std::vector<std::string> SyncCommand(const std::string& sha, const RedisKeys& keys,
                                      std::uint64_t after, std::size_t count) {
-  return Evalsha(sha, {keys.head, keys.origin, keys.seq, keys.log, keys.log_meta},
-                 {std::to_string(after), std::to_string(count)});
+  return Evalsha(sha, {keys.head, keys.origin, keys.seq, keys.log, keys.log_meta, keys.channels},
+                 {std::to_string(after), std::to_string(count), keys.prefix});
 }
 
 std::vector<std::string> AsEval(std::vector<std::string> command, const std::string& script) {
@@ -242,16 +242,31 @@ std::optional<RedisReadReply> ParseReadReply(const RedisReply& reply, const Read
 
 std::optional<SyncPosition> ParseSyncReply(const RedisReply& reply) {
   SyncPosition out;
-  if (!IsArray(reply, 5) || !AsNumber(reply.elements[0], &out.origin) ||
+  if (!IsArray(reply, 6) || !AsNumber(reply.elements[0], &out.origin) ||
       !AsNumber(reply.elements[1], &out.head) || !AsNumber(reply.elements[2], &out.seq) ||
       !AsNumber(reply.elements[3], &out.log_trimmed) ||
-      reply.elements[4].type != RedisReply::Type::kArray) {
+      reply.elements[4].type != RedisReply::Type::kArray ||
+      reply.elements[5].type != RedisReply::Type::kArray ||
+      reply.elements[5].elements.size() % 4 != 0) {
     return std::nullopt;
   }
   for (const RedisReply& entry : reply.elements[4].elements) {
     std::optional<News> news = DecodeNews(entry.str);
     if (!news || !news->from_log) return std::nullopt;
     out.entries.push_back(std::move(*news));
+  }
+  const std::vector<RedisReply>& channels = reply.elements[5].elements;
+  for (std::size_t i = 0; i < channels.size(); i += 4) {
+    ChannelStats stats;
+    std::uint64_t items = 0, timestamp = 0;
+    if (channels[i].type != RedisReply::Type::kString || !AsNumber(channels[i + 1], &items) ||
+        !AsNumber(channels[i + 2], &stats.head) || !AsNumber(channels[i + 3], &timestamp)) {
+      return std::nullopt;
+    }
+    stats.channel = channels[i].str;
+    stats.items = static_cast<std::size_t>(items);
+    stats.last_publish_ms = static_cast<std::int64_t>(timestamp);
+    out.channels.push_back(std::move(stats));
   }
   return out;
 }

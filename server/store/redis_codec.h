@@ -81,6 +81,7 @@ struct SyncPosition {
   std::uint64_t origin = 0, head = 0, seq = 0;
   std::uint64_t log_trimmed = 0;  // Log entries up to this id are gone.
   std::vector<News> entries;
+  std::vector<ChannelStats> channels;  // With the position only (`after` 0): what Redis holds.
 };
 std::optional<SyncPosition> ParseSyncReply(const RedisReply& reply);
 

@@ -311,19 +311,34 @@ out[2] = truncated
 return out
 )lua";
 
-// KEYS: head, origin, seq, log, log meta. ARGV: after (0: the position only), count.
-// Returns {origin, head, seq, log trimmed upto, {entry, ...}}.
+// KEYS: head, origin, seq, log, log meta, channels. ARGV: after (0: the position only),
+//   count, the key prefix.
+// Returns {origin, head, seq, log trimmed upto, {entry, ...}, {channel, items, newest id,
+//   its timestamp ms, ...}}. The channels come with the position only (a node's first
+//   sync): a node started after them learns of the channels published before it. Their
+//   stream keys are made from the prefix, as RedisKeys::Stream does.
 constexpr char kSync[] = R"lua(
 local head, origin = init_head(KEYS[1], KEYS[2])
 local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
 local after = tonumber(ARGV[1])
-local entries = {}
+local entries, channels = {}, {}
 if after > 0 then
   for _, e in ipairs(redis.call('XRANGE', KEYS[4], '(' .. fmt(after), '+', 'COUNT', ARGV[2])) do
     entries[#entries + 1] = e[2][2]
   end
+else
+  for _, ch in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+    local ks = ARGV[3] .. 's:' .. ch
+    local newest = redis.call('XREVRANGE', ks, '+', '-', 'COUNT', '1')
+    if #newest > 0 then
+      channels[#channels + 1] = ch
+      channels[#channels + 1] = redis.call('XLEN', ks)
+      channels[#channels + 1] = entry_id(newest[1][1])
+      channels[#channels + 1] = tonumber(newest[1][2][2])
+    end
+  end
 end
-return {origin, head, seq, trimmed_of(KEYS[5]), entries}
+return {origin, head, seq, trimmed_of(KEYS[5]), entries, channels}
 )lua";
 
 }  // namespace

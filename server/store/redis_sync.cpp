@@ -1,7 +1,8 @@
 // How a node follows the cluster's publishes (RedisStore's half that listens):
 //   1. The subscription is confirmed: the node catches up. The sync script answers the
-//      cluster's position and the log entries after the last id the node applied;
-//      announcements that arrive meanwhile wait in a buffer.
+//      cluster's position and the log entries after the last id the node applied (on the
+//      first sync, what each channel holds instead); announcements that arrive meanwhile
+//      wait in a buffer.
 //   2. Log entries are applied in sequence (they carry no items: the channels they touched
 //      are dropped from the tail, to be read from Redis again), then the buffer.
 //   3. Live: each announcement must carry the next sequence number. A gap (or a number
@@ -117,11 +118,16 @@ void RedisStore::OnSyncReply(const RedisReply* reply) {
 void RedisStore::ApplyPosition(const SyncPosition& position) {
   const std::uint64_t head = head_.load();
   if (known_origin_ == 0) {
-    // The first sync: the node starts at the cluster's head.
+    // The first sync: the node starts at the cluster's head, knowing the channels Redis
+    // holds (announcements of them that came meanwhile are dropped below as applied).
     std::lock_guard lock(mu_);
     origin_ = known_origin_ = position.origin;
     head_ = position.head;
     last_seq_ = position.seq;
+    for (const ChannelStats& stats : position.channels) {
+      if (stats_.size() >= options_.limits.max_channels) break;
+      stats_.emplace(stats.channel, stats);
+    }
   } else if (position.origin != known_origin_ || position.log_trimmed > head ||
              position.head < head) {
     Reset(position);

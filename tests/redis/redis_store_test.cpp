@@ -72,6 +72,28 @@ TEST_CASE("an item published on node A is read on node B") {
   CHECK(channels[0].head == item->id);
 }
 
+TEST_CASE("a node started after publishes lists the channels Redis holds") {
+  RedisProcess redis;
+  std::vector<std::uint64_t> ids;
+  {
+    Node a(TestOptions(redis.port()), "earlier");
+    REQUIRE(WaitUntil([&] { return a.Up(); }));
+    ids = PublishSeries(a.store(), "earlier", 3);
+  }
+  // B never hears these announced: it learns of the channel from its first sync.
+  Node b(TestOptions(redis.port()), "earlier");
+  std::vector<ChannelStats> channels;
+  REQUIRE(WaitUntil([&] {
+    channels = b.store().Channels("", 10);
+    return !channels.empty();
+  }));
+  REQUIRE(channels.size() == 1);
+  CHECK(channels[0].channel == "earlier");
+  CHECK(channels[0].items == 3);
+  CHECK(channels[0].head == ids.back());
+  CHECK(channels[0].last_publish_ms > 0);
+}
+
 TEST_CASE("a batch gets consecutive ids, all or nothing") {
   RedisProcess redis;
   Node a(TestOptions(redis.port()), "x");
