@@ -10,20 +10,8 @@ Feed::Feed(Store& store) : store_(store) {
 
 void Feed::AddListener(Store::Listener listener) { listeners_.push_back(std::move(listener)); }
 
-void Feed::Count(const AppendResult& result) {
-  if (result.status == StoreStatus::kOk && !result.replayed) {
-    published_.fetch_add(result.items.size(), std::memory_order_relaxed);
-  }
-}
-
 std::optional<AppendResult> Feed::Publish(AppendRequest request, Store::AppendDone done) {
-  std::optional<AppendResult> now =
-      store_.Append(std::move(request), [this, done = std::move(done)](AppendResult result) {
-        Count(result);
-        done(std::move(result));
-      });
-  if (now) Count(*now);
-  return now;
+  return store_.Append(std::move(request), std::move(done));
 }
 
 }  // namespace livefeed

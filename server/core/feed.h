@@ -34,16 +34,10 @@ class Feed {
   void Shutdown() { shutting_down_ = true; }
   bool shutting_down() const { return shutting_down_.load(); }
 
-  // Items the store accepted since start, for the metrics (replays not counted).
-  std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
-
  private:
-  void Count(const AppendResult& result);
-
   Store& store_;
   std::vector<Store::Listener> listeners_;  // Fixed before the store is used.
   std::atomic<bool> shutting_down_{false};
-  std::atomic<std::uint64_t> published_{0};
 };
 
 }  // namespace livefeed

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/decimal.h"
+
 namespace livefeed {
 
 void AppendJsonString(std::string& out, std::string_view text) {
@@ -52,9 +54,9 @@ ItemPtr MakeItem(std::uint64_t id, std::int64_t timestamp_ms, ItemDraft draft) {
   std::string& j = item->json;
   j.reserve(draft.data_json.size() + item->channel.size() + item->type.size() + 80);
   j += "{\"id\":";
-  j += std::to_string(id);
+  AppendDecimal(j, id);
   j += ",\"timestamp\":";
-  j += std::to_string(timestamp_ms);
+  AppendDecimal(j, timestamp_ms);
   j += ",\"channel\":";
   AppendJsonString(j, item->channel);
   if (!item->type.empty()) {

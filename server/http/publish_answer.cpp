@@ -9,7 +9,7 @@ namespace livefeed {
 
 std::optional<Reply> AnswerPublish(ServerContext& context, AppendResult result, bool batch,
                                    const std::function<std::size_t(const std::string&)>* here,
-                                   std::function<void(Reply)> later) {
+                                   const Routes::Later& later) {
   // Replays add nothing: only what the store kept counts as published.
   if (result.status == StoreStatus::kOk && !result.replayed) {
     context.metrics.items_published.Add(result.items.size());
@@ -27,11 +27,10 @@ std::optional<Reply> AnswerPublish(ServerContext& context, AppendResult result, 
   }
   std::vector<SubscriberCensus::Question> questions;
   for (const auto& [channel, id] : newest) questions.push_back({channel, id});
-  context.census.Count(std::move(questions),
-                       [result = std::move(result), batch,
-                        later = std::move(later)](const SubscriberCensus::Counts& counts) {
-                         later(PublishReply(result, batch, SubscriberCensus::Lookup(counts)));
-                       });
+  context.census.Count(std::move(questions), [result = std::move(result), batch,
+                                              later](const SubscriberCensus::Counts& counts) {
+    later(Outcome::Of(PublishReply(result, batch, SubscriberCensus::Lookup(counts))));
+  });
   return std::nullopt;
 }
 

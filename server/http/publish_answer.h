@@ -11,15 +11,16 @@
 #include <string>
 
 #include "core/store.h"
+#include "http/routes.h"
 #include "http/server_context.h"
 #include "transport/reply.h"
 
 namespace livefeed {
 
 // `here`: the calling loop's own count, when the call is on the only loop's thread; null
-// elsewhere. Returns the reply now, or nullopt when `later` will get it.
+// elsewhere. Returns the reply now, or nullopt when `later` will get it (as an answer).
 std::optional<Reply> AnswerPublish(ServerContext& context, AppendResult result, bool batch,
                                    const std::function<std::size_t(const std::string&)>* here,
-                                   std::function<void(Reply)> later);
+                                   const Routes::Later& later);
 
 }  // namespace livefeed

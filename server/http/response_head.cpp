@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cstdint>
+
+#include "core/decimal.h"
 
 namespace livefeed {
 namespace {
@@ -17,12 +17,6 @@ bool SafeName(std::string_view name) {
 bool SafeValue(std::string_view value) {
   return std::none_of(value.begin(), value.end(),
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-void AppendDecimal(std::string& out, std::uint64_t n) {
-  char digits[20];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, end);
 }
 
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
@@ -99,7 +93,7 @@ std::string FormatResponseHead(const ResponseHead& head) {
 
 void AppendResponseHead(std::string& out, const ResponseHead& head) {
   out += "HTTP/1.1 ";
-  AppendDecimal(out, static_cast<std::uint64_t>(head.status));
+  AppendDecimal(out, head.status);
   out += ' ';
   out += ReasonPhrase(head.status);
   out += "\r\n";
@@ -126,7 +120,7 @@ void AppendResponseHead(std::string& out, const ResponseHead& head) {
     // Said outright, as nginx does: an HTTP/1.0 client keeps the connection only when the
     // answer names keep-alive in Connection (RFC 9112 section C.2.2).
     out += "Connection: keep-alive\r\nKeep-Alive: timeout=";
-    AppendDecimal(out, static_cast<std::uint64_t>(head.keep_alive.count()));
+    AppendDecimal(out, head.keep_alive.count());
     out += "\r\n";
   }
   out += "\r\n";

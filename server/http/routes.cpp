@@ -272,15 +272,14 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, const std::st
 
 Outcome Routes::Append(ParsedPublish parsed, Later later, const Subscribers& subscribers) const {
   const bool batch = parsed.batch;
-  auto answer_later = [later = std::move(later)](Reply reply) { later(Answer(std::move(reply))); };
   // A shared store completes on its own thread: the subscribers are counted on the loops'.
-  auto done = [this, batch, answer_later](AppendResult result) {
-    AnswerPublish(context_, std::move(result), batch, nullptr, answer_later);
+  auto done = [this, batch, later](AppendResult result) {
+    AnswerPublish(context_, std::move(result), batch, nullptr, later);
   };
-  std::optional<AppendResult> now = context_.feed.Publish(std::move(parsed.append), done);
+  std::optional<AppendResult> now =
+      context_.feed.Publish(std::move(parsed.append), std::move(done));
   if (!now) return Outcome::Later();
-  std::optional<Reply> reply =
-      AnswerPublish(context_, std::move(*now), batch, &subscribers, answer_later);
+  std::optional<Reply> reply = AnswerPublish(context_, std::move(*now), batch, &subscribers, later);
   return reply ? Answer(std::move(*reply)) : Outcome::Later();
 }
 

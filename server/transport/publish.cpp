@@ -1,11 +1,11 @@
 #include "transport/publish.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/channel_name.h"
+#include "core/decimal.h"
 #include "transport/form_decoding.h"
 #include "transport/json_reader.h"
 
@@ -213,21 +213,15 @@ std::string Fingerprint(const PublishRequest& request) {
   return hex;
 }
 
-template <typename Number>
-void AppendNumber(std::string& out, Number n) {
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
-}
-
 void AppendItemAnswer(std::string& out, const Item& item, std::size_t subscribers) {
   out += "{\"id\":";
-  AppendNumber(out, item.id);
+  AppendDecimal(out, item.id);
   out += ",\"timestamp\":";
-  AppendNumber(out, item.timestamp_ms);
+  AppendDecimal(out, item.timestamp_ms);
   out += ",\"channel\":";
   AppendJsonString(out, item.channel);
   out += ",\"subscribers\":";
-  AppendNumber(out, subscribers);
+  AppendDecimal(out, subscribers);
   out += '}';
 }
 
