@@ -236,9 +236,12 @@ local seq_field = {}
 put(seq_field, fmt(seq))
 redis.call('XADD', KEYS[4], fmt(last) .. '-0', 'e', 'L' .. seq_field[1] .. news_text)
 -- The log keeps its newest entries; what it trims is remembered, so a node that fell
--- further behind knows it cannot catch up from it.
-local excess = redis.call('XLEN', KEYS[4]) - tonumber(ARGV[7])
-if excess > 0 then
+-- further behind knows it cannot catch up from it. It is trimmed once it holds a step of
+-- 1/1024 of them too many (at least one): one trim every hundred calls rather than a
+-- range read and a trim in every one.
+local keep = tonumber(ARGV[7])
+local excess = redis.call('XLEN', KEYS[4]) - keep
+if excess >= math.max(1, math.ceil(keep / 1024)) then
   local old = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', fmt(excess))
   local upto = entry_id(old[#old][1])
   redis.call('XTRIM', KEYS[4], 'MINID', fmt(upto + 1))
