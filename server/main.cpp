@@ -135,6 +135,7 @@ std::string LiveSettingsOf(const Options& o, LiveSettings* live) {
   live->max_body = o.max_body;
   live->max_batch = o.max_batch;
   live->header_timeout = std::chrono::seconds(o.header_timeout);
+  live->body_timeout = std::chrono::seconds(o.body_timeout);
   live->write_timeout = std::chrono::seconds(o.write_timeout);
   live->trusted_proxies = SplitList(o.trust_proxy);
   live->cors = CorsPolicy{.origins = SplitList(o.cors_origin)};

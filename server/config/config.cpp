@@ -59,6 +59,7 @@ po::options_description Describe(Options& o, const std::string& default_web_root
     ("auth-cache", po::value(&o.auth_cache)->default_value(o.auth_cache)->value_name("SECONDS"), "how long the application's answer for the same credentials, action and channels is reused (0: never)")
     ("max-channels", po::value(&o.max_channels)->default_value(o.max_channels), "channels holding items at once; publishing to a new one beyond: 507")
     ("header-timeout", po::value(&o.header_timeout)->default_value(o.header_timeout)->value_name("SECONDS"), "a request's line and headers must arrive within this")
+    ("body-timeout", po::value(&o.body_timeout)->default_value(o.body_timeout)->value_name("SECONDS"), "a publish body must arrive whole within this once its head is in, however steadily it trickles")
     ("idempotency-window", po::value(&o.idempotency_window)->default_value(o.idempotency_window)->value_name("SECONDS"), "how long a publish's Idempotency-Key is remembered")
     ("write-timeout", po::value(&o.write_timeout)->default_value(o.write_timeout)->value_name("SECONDS"), "a client that takes nothing for this long (a stalled stream, an unread answer) is dropped")
     ("max-answer-bytes", po::value(&o.max_answer_bytes)->default_value(o.max_answer_bytes)->value_name("BYTES"), "bytes of items per long-poll answer, at least one item (the cursor fetches the rest)")
@@ -212,6 +213,7 @@ std::string Check(const Options& o) {
   if (o.ping_interval < 1) return "--ping-interval must be >= 1";
   if (o.max_channels < 1) return "--max-channels must be >= 1";
   if (o.header_timeout < 1) return "--header-timeout must be >= 1";
+  if (o.body_timeout < 1) return "--body-timeout must be >= 1";
   if (o.idempotency_window < 1) return "--idempotency-window must be >= 1";
   if (o.write_timeout < 1) return "--write-timeout must be >= 1";
   if (o.max_answer_bytes < 1) return "--max-answer-bytes must be >= 1";

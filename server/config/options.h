@@ -48,6 +48,7 @@ struct Options {
   int auth_cache = 30;               // Seconds an answer is reused; 0: never.
   std::size_t max_channels = 10000;  // Channels holding items at once.
   int header_timeout = 10;           // Seconds for a request's line and headers to arrive.
+  int body_timeout = 30;             // Seconds for a request's body, once its head is in.
   int idempotency_window = 600;      // Seconds an Idempotency-Key is remembered.
   int write_timeout = 60;            // Seconds a client may take nothing before it is dropped.
   std::size_t max_answer_bytes = std::size_t{1} << 20;    // Bytes of items per long-poll answer.

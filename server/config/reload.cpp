@@ -83,6 +83,7 @@ constexpr Field kFields[] = {
     MakeField<&Options::max_body>("max-body", kApplied),
     MakeField<&Options::max_batch>("max-batch", kApplied),
     MakeField<&Options::header_timeout>("header-timeout", kApplied),
+    MakeField<&Options::body_timeout>("body-timeout", kApplied),
     MakeField<&Options::write_timeout>("write-timeout", kApplied),
     // Held polls and streams keep what they opened with; new ones get the new values.
     MakeField<&Options::poll_timeout>("poll-timeout", kApplied),

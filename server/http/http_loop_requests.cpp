@@ -41,7 +41,7 @@ void HttpLoop::ReadRequests(Connection& connection) {
               if (parser.started()) {
                 const auto limit = parser.state() == RequestParser::State::kHead
                                        ? routes_.live().header_timeout
-                                       : context_.options.body_timeout;
+                                       : routes_.live().body_timeout;
                 Arm(connection, connection.request_start + limit);
               }
               return;

@@ -23,7 +23,6 @@ struct HttpOptions {
   int port = 8001;       // 0: any free port (see HttpServer::port()).
   std::string web_root;  // Static files at "/"; empty: none.
   std::chrono::seconds keep_alive_timeout{75};
-  std::chrono::seconds body_timeout{30};  // For a request's body, once the head is in.
   std::size_t listen_backlog = 4096;
   std::size_t event_loops = 1;
   std::size_t workers = 2;          // Threads for blocking work (large files, hooks).

@@ -29,6 +29,7 @@ struct LiveSettings {
   std::size_t max_body = 64 * 1024;         // Bytes of a publish body, however it is framed.
   std::size_t max_batch = 1000;             // Items in one batch publish.
   std::chrono::seconds header_timeout{10};  // For a request's line and headers.
+  std::chrono::seconds body_timeout{30};    // For a request's body, once its head is in.
   std::chrono::seconds write_timeout{60};   // A client that takes nothing this long is dropped.
   // Peers (reverse proxies) whose X-Real-IP / X-Forwarded-For header names the client.
   std::vector<std::string> trusted_proxies;

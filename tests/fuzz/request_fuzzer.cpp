@@ -48,7 +48,7 @@ Server* StartServer() {
   options.port = 0;
   options.web_root = LIVEFEED_SOURCE_DIR "/web";
   options.live.header_timeout = std::chrono::seconds(2);
-  options.body_timeout = std::chrono::seconds(2);
+  options.live.body_timeout = std::chrono::seconds(2);
   options.live.max_connections = 64;
   options.live.long_poll.default_timeout = std::chrono::seconds(1);
   options.live.long_poll.max_timeout_seconds = 1;

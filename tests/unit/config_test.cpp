@@ -189,6 +189,7 @@ TEST_CASE("--help exits successfully and describes every option") {
                                "--auth-url",
                                "--auth-timeout",
                                "--auth-cache",
+                               "--body-timeout",
                                "LIVEFEED_"}) {
       CAPTURE(option);
       CHECK(Contains(result.message, option));
@@ -250,6 +251,8 @@ TEST_CASE("out-of-range values of each option are usage errors") {
       {"--auth-timeout", "61"},
       {"--auth-cache", "-1"},
       {"--auth-cache", "3601"},
+      {"--header-timeout", "0"},
+      {"--body-timeout", "0"},
   };
   for (const auto& [option, value] : cases) {
     CAPTURE(option);

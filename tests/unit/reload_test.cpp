@@ -56,6 +56,7 @@ TEST_CASE("tokens, log level, CORS, proxies and per-request limits are applied a
   wanted.max_answer_bytes = 4096;
   wanted.poll_timeout = 5;
   wanted.header_timeout = 3;
+  wanted.body_timeout = 4;
   wanted.write_timeout = 7;
   wanted.ping_interval = 1;
   wanted.sse_retry = 500;
@@ -63,7 +64,8 @@ TEST_CASE("tokens, log level, CORS, proxies and per-request limits are applied a
   for (const char* name :
        {"publish-token", "subscribe-token", "admin-token", "log-level", "log-format", "cors-origin",
         "trust-proxy", "max-connections", "max-body", "max-batch", "max-items", "max-answer-bytes",
-        "poll-timeout", "header-timeout", "write-timeout", "ping-interval", "sse-retry"}) {
+        "poll-timeout", "header-timeout", "body-timeout", "write-timeout", "ping-interval",
+        "sse-retry"}) {
     CAPTURE(name);
     CHECK(Contains(plan.applied, name));
   }
@@ -76,6 +78,7 @@ TEST_CASE("tokens, log level, CORS, proxies and per-request limits are applied a
   CHECK(plan.effective.max_connections == 500);
   CHECK(plan.effective.poll_timeout == 5);
   CHECK(plan.effective.write_timeout == 7);
+  CHECK(plan.effective.body_timeout == 4);
 }
 
 TEST_CASE("a new signing key and audience are applied at once") {
