@@ -3,9 +3,10 @@
 //   1. Accept: a connection beyond --max-connections is answered 503 at once.
 //   2. Read: bytes go through the RequestParser; the head is judged (Routes::OnHead) before
 //      a byte of body is read; the whole request goes to Routes::Handle.
-//   3. Answer: FormatResponseHead writes the head; bytes are written without blocking, the
-//      rest when the socket drains; then the next request (pipelined ones in order), or
-//      the end of the connection (half-closed, what the client still sends drained).
+//   3. Answer: response_head.cpp writes the head (with a small body, into one buffer);
+//      bytes are written without blocking, the rest when the socket drains; then the next
+//      request (pipelined ones in order), or the end of the connection (half-closed, what
+//      the client still sends drained).
 //   4. Polls and streams belong to the Delivery until answered or ended; work that
 //      completes on another thread (a shared store, a worker) is posted back here.
 //   5. Timers: the head (408), the body, keep-alive, writes, and the subscribers' own.
