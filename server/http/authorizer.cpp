@@ -1,8 +1,8 @@
 #include "http/authorizer.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "core/ascii.h"
 #include "http/auth_hook.h"
 #include "transport/auth/credentials.h"
 #include "transport/auth/jwt.h"
@@ -16,13 +16,7 @@ using SystemClock = std::chrono::system_clock;
 // Beyond this an expiry is as good as never (and would not fit the steady clock).
 constexpr auto kFarFuture = std::chrono::hours(24 * 365 * 10);
 
-bool IsCookieField(std::string_view name) {
-  constexpr std::string_view kCookie = "cookie";
-  return name.size() == kCookie.size() &&
-         std::equal(name.begin(), name.end(), kCookie.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
+bool IsCookieField(std::string_view name) { return EqualsIgnoreCase(name, "cookie"); }
 
 // A request's credentials: its Authorization header, its Cookie headers (joined), and the
 // ?token= given.

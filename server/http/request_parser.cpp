@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "core/ascii.h"
+
 namespace livefeed {
 namespace {
 
@@ -50,23 +52,6 @@ bool IsValidTarget(std::string_view t) {
     const auto c = static_cast<unsigned char>(t[i]);
     if (c <= 0x20 || c >= 0x7f || c == '#') return false;
     if (c == '%' && (i + 2 >= t.size() || !IsHex(t[i + 1]) || !IsHex(t[i + 2]))) return false;
-  }
-  return true;
-}
-
-constexpr std::array<char, 256> kAsciiLower = [] {
-  std::array<char, 256> table{};
-  for (int c = 0; c < 256; ++c) table[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return table;
-}();
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (kAsciiLower[static_cast<unsigned char>(a[i])] !=
-        kAsciiLower[static_cast<unsigned char>(b[i])]) {
-      return false;
-    }
   }
   return true;
 }

@@ -1,7 +1,8 @@
 #include "transport/access.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/ascii.h"
 
 namespace livefeed {
 
@@ -18,9 +19,7 @@ std::string BearerToken(std::string_view authorization) {
   // The scheme is case-insensitive (RFC 9110 11.1); the token follows one or more spaces.
   static constexpr std::string_view kScheme = "bearer";
   if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') return {};
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
-  }
+  if (!EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) return {};
   std::string_view token = authorization.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   return std::string(token);
@@ -80,11 +79,7 @@ bool CorsPolicy::MayPublishFrom(std::string_view origin, std::string_view host) 
     };
     strip(authority);
     strip(name);
-    return !name.empty() && authority.size() == name.size() &&
-           std::equal(authority.begin(), authority.end(), name.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
+    return !name.empty() && EqualsIgnoreCase(authority, name);
   }
   return false;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/ascii.h"
 #include "core/channel_name.h"
 #include "core/decimal.h"
 #include "transport/form_decoding.h"
@@ -22,16 +23,6 @@ ParsedPublish Bad(int status, const std::string& message) {
 
 constexpr std::string_view kJsonType = "application/json";
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
-
-// `lower` is in lower case.
-bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 // Settles the item's channel from the body's and the query's, which must agree.
 ParsedPublish SetChannel(ParsedPublish parsed, const std::string& from_body, bool body_has,

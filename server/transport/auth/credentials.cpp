@@ -1,6 +1,6 @@
 #include "transport/auth/credentials.h"
 
-#include <cctype>
+#include "core/ascii.h"
 
 namespace livefeed {
 namespace {
@@ -11,22 +11,12 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
 // "Bearer <token>" (RFC 6750, section 2.1; schemes are case-insensitive, RFC 9110 11.1).
 std::string_view BearerToken(std::string_view authorization) {
   authorization = Trim(authorization);
   const std::size_t space = authorization.find_first_of(" \t");
   if (space == std::string_view::npos) return {};
-  if (!EqualsIgnoringCase(authorization.substr(0, space), "bearer")) return {};
+  if (!EqualsIgnoreCase(authorization.substr(0, space), "bearer")) return {};
   return Trim(authorization.substr(space));
 }
 
