@@ -24,15 +24,15 @@ local MAX_ID = 9007199254740991
 local function fmt(n) return string.format('%d', n) end
 -- Field lengths repeat: their "<length>:" prefixes are made once per script run.
 local prefixes = {}
-local function put(out, s)
-  local n = #s
+local function prefix_of(n)
   local prefix = prefixes[n]
   if not prefix then
     prefix = fmt(n) .. ':'
     prefixes[n] = prefix
   end
-  out[#out + 1] = prefix .. s
+  return prefix
 end
+local function put(out, s) out[#out + 1] = prefix_of(#s) .. s end
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -55,17 +55,21 @@ local function json_size(id, ts, ch, ty, d)
   if #ty > 0 then n = n + 10 + #ty end
   return n
 end
--- What an item costs a backlog: Item::footprint().
-local function footprint(id, ts, ch, ty, d) return json_size(id, ts, ch, ty, d) + #ch + #ty + 160 end
+-- What an item costs a backlog: Item::footprint(). `idlen`: its id's text length.
+local function cost(idlen, ts, ch, ty, d)
+  local n = 6 + idlen + 13 + #ts + 12 + #ch + 1 + 8 + #d + 1 + #ch + #ty + 160
+  if #ty > 0 then n = n + 10 + #ty end
+  return n
+end
 -- The newest id trimmed from a channel (or from the log): cursors below it missed items.
 -- Kept by the scripts themselves: Redis 7.0's max-deleted-entry-id counts XDEL, not XTRIM.
 local function trimmed_of(k_meta) return tonumber(redis.call('HGET', k_meta, 'trimmed') or '0') end
 -- Drops the oldest entries while the channel holds more than max_items entries or
--- max_bytes bytes, or entries older than min_id (0: no age limit). Returns the id of the
--- newest entry dropped (0: none), how many, and the length left.
-local function trim(k_stream, k_meta, ch, max_items, max_bytes, min_id)
-  local len = redis.call('XLEN', k_stream)
-  local bytes = tonumber(redis.call('HGET', k_meta, 'bytes') or '0')
+-- max_bytes bytes, or entries older than min_id (0: no age limit), reading each one: the way
+-- for the byte and age limits, and for entries without the 'p' and 'c' fields (below).
+-- `len` and `bytes`: what the channel holds. Returns the id of the newest entry dropped (0:
+-- none), how many, and the length and bytes left.
+local function trim_scan(k_stream, ch, len, bytes, max_items, max_bytes, min_id)
   local dropped, last, after = 0, 0, '-'
   local count = math.max(1, len - max_items)
   while len > 0 and (len > max_items or bytes > max_bytes or min_id > 0) do
@@ -78,17 +82,23 @@ local function trim(k_stream, k_meta, ch, max_items, max_bytes, min_id)
         stop = true
         break
       end
-      local f = e[2]
-      bytes = bytes - footprint(fmt(id), f[2], ch, f[4], f[6])
+      local f, id_text = e[2], fmt(id)
+      bytes = bytes - cost(#id_text, f[2], ch, f[4], f[6])
       len, dropped, last = len - 1, dropped + 1, id
     end
     if stop then break end
     after, count = '(' .. batch[#batch][1], 16
   end
-  if dropped > 0 then
-    redis.call('XTRIM', k_stream, 'MINID', fmt(last + 1))
-    redis.call('HSET', k_meta, 'bytes', fmt(math.max(bytes, 0)), 'trimmed', fmt(last))
-  end
+  if dropped > 0 then redis.call('XTRIM', k_stream, 'MINID', fmt(last + 1)) end
+  return last, dropped, len, math.max(bytes, 0)
+end
+-- trim_scan on a channel as its meta hash describes it, which it then updates.
+local function trim(k_stream, k_meta, ch, max_items, max_bytes, min_id)
+  local len = redis.call('XLEN', k_stream)
+  local bytes = tonumber(redis.call('HGET', k_meta, 'bytes') or '0')
+  local last, dropped
+  last, dropped, len, bytes = trim_scan(k_stream, ch, len, bytes, max_items, max_bytes, min_id)
+  if dropped > 0 then redis.call('HSET', k_meta, 'bytes', fmt(bytes), 'trimmed', fmt(last)) end
   return last, dropped, len
 end
 )lua";
@@ -118,8 +128,29 @@ if next_id + tonumber(ARGV[9]) - 1 > MAX_ID then
 end
 local ts = math.floor(now / 1000)
 local ts_text = fmt(ts)
-local chans, order = {}, {}  -- What the admitted publishes add to each channel.
+-- The channels the admitted publishes add to, each with what it held before the call (len0,
+-- bytes0), the running total of what was ever added to it, its newest id, and what the call
+-- added (count, bytes).
+local chans, order = {}, {}
 local items, admitted = {}, 0
+-- A channel's state, read on first use. Entries carry 'p', the channel's entry before them,
+-- and 'c', the channel's total before them, so that a trim by count reads one entry: the
+-- first one kept. A channel written before entries carried them ('mixed': its newest then)
+-- is trimmed by reading each entry until those are gone.
+local function open_channel(ch, ks, km, fresh)
+  if fresh then redis.call('SADD', KEYS[5], ch) end
+  local m = redis.call('HMGET', km, 'bytes', 'total', 'newest', 'mixed')
+  local c = {ks = ks, km = km, count = 0, bytes = 0, len0 = redis.call('XLEN', ks),
+             bytes0 = tonumber(m[1] or '0'), total = tonumber(m[2] or '0'),
+             newest_text = m[3] or '0', mixed = tonumber(m[4] or '0')}
+  if not m[2] and c.len0 > 0 then
+    c.newest_text = fmt(entry_id(redis.call('XREVRANGE', ks, '+', '-', 'COUNT', '1')[1][1]))
+    c.mixed = tonumber(c.newest_text)
+  end
+  chans[ch] = c
+  order[#order + 1] = ch
+  return c
+end
 -- A publish's outcome when it is not admitted, or nil. REQUIRES: `adds` filled.
 local function refusal(adds, added_order)
   local fresh = 0
@@ -139,7 +170,7 @@ local function refusal(adds, added_order)
   end
   return nil
 end
-local replies, stopped = {}, false
+local replies, stopped, id_texts, costs = {}, false, {}, {}
 local a, k = 10, 7  -- Where the next publish's arguments and keys begin.
 for q = 1, tonumber(ARGV[8]) do
   local fp, has_key, n = ARGV[a], ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
@@ -163,40 +194,31 @@ for q = 1, tonumber(ARGV[8]) do
         adds[ch] = add
         added_order[#added_order + 1] = ch
       end
-      add.count = add.count + 1
-      add.bytes = add.bytes + footprint(fmt(next_id + i - 1), ts_text, ch, ty, d)
+      id_texts[i] = fmt(next_id + i - 1)
+      costs[i] = cost(#id_texts[i], ts_text, ch, ty, d)
+      add.count, add.bytes = add.count + 1, add.bytes + costs[i]
     end
     reply = refusal(adds, added_order)
     if reply and reply[1] == 'again' then stopped = true end
     if not reply then
-      local mine = {}
-      put(mine, ts_text)
-      put(mine, fmt(n))
+      for _, ch in ipairs(added_order) do
+        local add = adds[ch]
+        if not chans[ch] then open_channel(ch, add.ks, add.km, add.fresh) end
+      end
+      -- The Idempotency-Key's record: the publish's items, as the announcement has them.
+      local mine = has_key and {prefix_of(#ts_text) .. ts_text .. prefix_of(#fmt(n)) .. fmt(n)}
       for i = 1, n do
         local ch, ty, d = ARGV[a + 3 * i], ARGV[a + 1 + 3 * i], ARGV[a + 2 + 3 * i]
-        local id = next_id + i - 1
-        local id_text = fmt(id)
-        redis.call('XADD', adds[ch].ks, id_text .. '-0', 't', ts_text, 'y', ty, 'd', d)
-        -- The item's fields, encoded once for the Idempotency-Key's record and the announcement.
-        local fields = {}
-        put(fields, id_text)
-        put(fields, ch)
-        put(fields, ty)
-        put(fields, d)
-        local item = fields[1] .. fields[2] .. fields[3] .. fields[4]
-        mine[#mine + 1] = item
+        local c, id_text = chans[ch], id_texts[i]
+        redis.call('XADD', c.ks, id_text .. '-0', 't', ts_text, 'y', ty, 'd', d, 'p',
+                   c.newest_text, 'c', fmt(c.total))
+        c.total, c.newest_text = c.total + costs[i], id_text
+        c.count, c.bytes, c.newest = c.count + 1, c.bytes + costs[i], next_id + i - 1
+        -- The item's fields, encoded once for the record and the announcement.
+        local item = prefix_of(#id_text) .. id_text .. prefix_of(#ch) .. ch .. prefix_of(#ty) ..
+                     ty .. prefix_of(#d) .. d
+        if mine then mine[#mine + 1] = item end
         items[#items + 1] = item
-        adds[ch].newest = id
-      end
-      for _, ch in ipairs(added_order) do
-        local add, c = adds[ch], chans[ch]
-        if not c then
-          chans[ch] = add
-          order[#order + 1] = ch
-          if add.fresh then redis.call('SADD', KEYS[5], ch) end
-        else
-          c.count, c.bytes, c.newest = c.count + add.count, c.bytes + add.bytes, add.newest
-        end
       end
       if has_key then
         local fp_field = {}
@@ -218,8 +240,33 @@ local news = {}
 put(news, fmt(#order))
 for _, ch in ipairs(order) do
   local c = chans[ch]
-  redis.call('HINCRBY', c.km, 'bytes', fmt(c.bytes))
-  local trimmed, dropped, len = trim(c.ks, c.km, ch, max_items, max_bytes, min_id)
+  local len, bytes, trimmed, dropped = c.len0 + c.count, c.bytes0 + c.bytes, 0, 0
+  if len > max_items and c.mixed == 0 then
+    -- By count: the entry kept first knows the newest one dropped and the bytes before it.
+    dropped = redis.call('XTRIM', c.ks, 'MAXLEN', fmt(max_items))
+    local first = redis.call('XRANGE', c.ks, '-', '+', 'COUNT', '1')[1]
+    local p, before = first[2][8], first[2][10]
+    len = len - dropped
+    if before then
+      trimmed, bytes = tonumber(p), c.total - tonumber(before)
+    else
+      -- Written without the fields after all (by an older node): the cursors just before
+      -- it count as truncated, and the channel is trimmed the reading way from now on.
+      trimmed, c.mixed = entry_id(first[1]) - 1, tonumber(c.newest_text)
+    end
+  end
+  if len > max_items or bytes > max_bytes or min_id > 0 then
+    local t, d
+    t, d, len, bytes = trim_scan(c.ks, ch, len, bytes, max_items, max_bytes, min_id)
+    if d > 0 then trimmed, dropped = t, dropped + d end
+  end
+  local meta = {'bytes', fmt(bytes), 'total', fmt(c.total), 'newest', c.newest_text}
+  if dropped > 0 then
+    meta[#meta + 1], meta[#meta + 2] = 'trimmed', fmt(trimmed)
+    if c.mixed > 0 and trimmed >= c.mixed then c.mixed = 0 end
+  end
+  meta[#meta + 1], meta[#meta + 2] = 'mixed', fmt(c.mixed)
+  redis.call('HSET', c.km, unpack(meta))
   put(news, ch)
   put(news, fmt(c.newest))
   put(news, fmt(trimmed))

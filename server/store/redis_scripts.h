@@ -5,7 +5,9 @@
 //   touched <prefix>log:meta   hash: trimmed             <prefix>channels   set of channel names
 //   <prefix>reclaimed  the newest id of a channel removed because all its items expired
 //   <prefix>s:<name>   stream: a channel's items, entry id "<item id>-0", fields t, y, d
-//   <prefix>m:<name>   hash: the channel's bytes (item footprints) and newest trimmed id
+//                      (timestamp, type, data), p (the channel's item before) and c (total)
+//   <prefix>m:<name>   hash: the channel's bytes (item footprints), newest trimmed id, total
+//                      (footprints ever added), newest id, and mixed (entries without p, c)
 //   <prefix>k:<key>    an Idempotency-Key's fingerprint and items, expiring with the window
 //   <prefix>announce   the pub/sub channel of announcements and probes
 // Plain data; safe to share.

@@ -426,6 +426,72 @@ TEST_CASE("trimming by count: the oldest go, and a cursor before them is truncat
   CHECK(WaitUntil([&] { return b.store().Health().evictions >= 2; }));
 }
 
+// A publish of three items to a channel at its backlog drops three at once: the entry kept
+// first names the newest dropped, so a cursor just past it, or one from another channel
+// between, misses nothing; and the channel's bytes are those of the items it keeps.
+TEST_CASE("a publish that trims several items: exact truncation and bytes, on every node") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.max_items = 4;
+  Node a(options, "t");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  const std::vector<std::uint64_t> old = PublishSeries(a.store(), "t", 4);
+  const std::uint64_t between = PublishSeries(a.store(), "other", 1).at(0);
+  AppendResult batch = AppendNow(a.store(), Drafts("t", {"10", "11", "12"}));
+  REQUIRE(batch.status == StoreStatus::kOk);
+  const std::vector<std::uint64_t> kept{old[3], batch.items[0]->id, batch.items[1]->id,
+                                        batch.items[2]->id};
+  Node fresh(options, "t");  // Its reads go to Redis: its tail holds nothing yet.
+  REQUIRE(WaitUntil([&] { return fresh.Up(); }));
+  for (Node* node : {&a, &fresh}) {
+    CHECK(Ids(ReadNow(node->store(), {"t"}, 0).result.items) == kept);
+    CHECK(ReadNow(node->store(), {"t"}, old[1]).result.truncated);
+    CHECK_FALSE(ReadNow(node->store(), {"t"}, old[2]).result.truncated);
+    CHECK_FALSE(ReadNow(node->store(), {"t"}, between).result.truncated);
+  }
+  std::size_t bytes = 0;
+  for (const ItemPtr& item : ReadNow(fresh.store(), {"t"}, 0).result.items) {
+    bytes += item->footprint();
+  }
+  CHECK(redis.Cli({"HGET", "livefeed:m:t", "bytes"}) == std::to_string(bytes));
+  CHECK(redis.Cli({"XLEN", "livefeed:s:t"}) == "4");
+}
+
+// Entries written before they carried 'p' and 'c' (an older livefeed) are trimmed by reading
+// them, with the same answers, until the last of them is gone.
+TEST_CASE("a channel written before entries named their predecessor is trimmed all the same") {
+  RedisProcess redis;
+  RedisStoreOptions options = TestOptions(redis.port());
+  options.limits.max_items = 3;
+  Node a(options, "t");
+  REQUIRE(WaitUntil([&] { return a.Up(); }));
+  const std::vector<std::uint64_t> old = PublishSeries(a.store(), "t", 3);
+  // Rewrite the channel as the older layout had it: no p and c, no total or newest (the
+  // script's strings in double quotes: Cli passes each argument in single ones).
+  redis.Cli({"EVAL",
+             "local e = redis.call(\"XRANGE\", KEYS[1], \"-\", \"+\") redis.call(\"DEL\", KEYS[1]) "
+             "for _, x in ipairs(e) do local f = x[2] "
+             "redis.call(\"XADD\", KEYS[1], x[1], f[1], f[2], f[3], f[4], f[5], f[6]) end "
+             "redis.call(\"HDEL\", KEYS[2], \"total\", \"newest\", \"mixed\") return #e",
+             "2", "livefeed:s:t", "livefeed:m:t"});
+  REQUIRE(redis.Cli({"HGET", "livefeed:m:t", "total"}).empty());
+  std::vector<std::uint64_t> ids = old;
+  for (int round = 0; round < 2; ++round) {
+    AppendResult more = AppendNow(a.store(), Drafts("t", {"20", "21"}));
+    REQUIRE(more.status == StoreStatus::kOk);
+    for (const ItemPtr& item : more.items) ids.push_back(item->id);
+    Node fresh(options, "t");
+    REQUIRE(WaitUntil([&] { return fresh.Up(); }));
+    const std::vector<std::uint64_t> kept(ids.end() - 3, ids.end());
+    CHECK(Ids(ReadNow(fresh.store(), {"t"}, 0).result.items) == kept);
+    CHECK(ReadNow(fresh.store(), {"t"}, ids[ids.size() - 5]).result.truncated);
+    CHECK_FALSE(ReadNow(fresh.store(), {"t"}, ids[ids.size() - 4]).result.truncated);
+    CHECK(redis.Cli({"XLEN", "livefeed:s:t"}) == "3");
+  }
+  // The older entries are gone: the channel is trimmed by its first entry again.
+  CHECK(redis.Cli({"HGET", "livefeed:m:t", "mixed"}) == "0");
+}
+
 TEST_CASE("trimming by bytes keeps what fits") {
   RedisProcess redis;
   RedisStoreOptions options = TestOptions(redis.port());
