@@ -198,7 +198,10 @@ void HttpLoop::OnEvents(Connection& connection, std::uint32_t events) {
       return ReadRequests(connection);
     case Connection::Phase::kHandling:
       // The client left while its request was being handled; the answer goes nowhere.
-      if (events & (EPOLLRDHUP | EPOLLHUP)) CloseConnection(connection);
+      if (events & (EPOLLRDHUP | EPOLLHUP)) return CloseConnection(connection);
+      // A pipelined request is read once this one is answered (AfterAnswer watches input
+      // again); until then its bytes must not wake the loop in every round.
+      if (events & EPOLLIN) Watch(connection, EPOLLRDHUP);
       return;
     case Connection::Phase::kSubscribed:
       // A subscriber sends nothing until answered: what it can say is that it left.

@@ -163,8 +163,9 @@ void HttpLoop::Apply(Connection& connection, Outcome outcome) {
     case Outcome::Kind::kStream:
       return StartStream(connection, std::move(*outcome.stream));
     case Outcome::Kind::kLater:
-      // Only its leaving matters until the answer comes.
-      Watch(connection, EPOLLRDHUP);
+      // Only its leaving matters until the answer comes. Its interest in input stays as it
+      // is (a client waiting for its answer rarely sends more) and is dropped only if input
+      // comes (OnEvents): two epoll_ctl calls fewer for each answer from a store or worker.
       loop_.CancelTimer(connection.id);
       return;
     case Outcome::Kind::kResume:

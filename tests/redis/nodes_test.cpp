@@ -131,6 +131,37 @@ TEST_CASE(
   CHECK_FALSE(just.contains("truncated"));
 }
 
+// Each publish waits for Redis while the next ones already sit in the socket: they are read
+// once it is answered, in order, and none is lost or answered twice.
+TEST_CASE("pipelined publishes on one connection, each answered by Redis, come back in order") {
+  TwoNodes nodes;
+  HttpConnection connection(nodes.a->port());
+  // One write each, none waiting for an answer: most arrive while one is at Redis.
+  const int count = 20;
+  for (int i = 0; i < count; ++i) {
+    const std::string body = "{\"data\":" + std::to_string(i) + "}";
+    REQUIRE(connection.SendRaw(
+        "POST /send_feed_item HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body));
+  }
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < count; ++i) {
+    const HttpResponse answer = connection.Read();
+    REQUIRE(answer.status == 200);
+    ids.push_back(answer.Json()["id"].get<std::uint64_t>());
+  }
+  CHECK(std::is_sorted(ids.begin(), ids.end()));
+  CHECK(std::set<std::uint64_t>(ids.begin(), ids.end()).size() == count);
+  const nlohmann::json on_b = Get(nodes.b->port(), "/real_time_feed?since=0").Json();
+  CHECK(ItemIds(on_b) == ids);
+  std::vector<int> data;
+  for (const auto& item : on_b["items"]) data.push_back(item["data"].get<int>());
+  std::vector<int> expected(count);
+  for (int i = 0; i < count; ++i) expected[i] = i;
+  CHECK(data == expected);
+}
+
 TEST_CASE("trimming by age through the API: expired items go on every node") {
   TwoNodes nodes({"--backlog-max-age", "1"});
   const std::uint64_t old = Publish(nodes.a->port(), "\"old\"");
