@@ -67,8 +67,9 @@ void EventLoop::CancelTimer(std::uint64_t token) { deadlines_.erase(token); }
 void EventLoop::Post(std::function<void()> work) {
   std::lock_guard lock(mu_);
   posted_.push_back(std::move(work));
-  // One eventfd write per round, however many posts pile up while the loop is busy.
-  if (woken_) return;
+  // One eventfd write per round, however many posts pile up while the loop is busy; none
+  // while the loop is in a round, which runs what is posted before it ends (RunPosted).
+  if (woken_ || in_round_) return;
   woken_ = true;
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
@@ -104,12 +105,41 @@ void EventLoop::RunTimers(const Callbacks& callbacks) {
   }
 }
 
+void EventLoop::RunPosted() {
+  // Work posted by posted work (an answer after a census of subscribers, both on this loop)
+  // runs in the same round, without a wake-up; after kMaxPostedPasses passes, what is left
+  // waits for the next round, after its sockets.
+  std::vector<std::function<void()>> posted;
+  for (int pass = 0;; ++pass) {
+    {
+      std::lock_guard lock(mu_);
+      posted.swap(posted_);
+      if (posted.empty() || pass == kMaxPostedPasses) {
+        posted_.swap(posted);  // What is left (passes ran out) goes back, with a wake-up.
+        in_round_ = false;
+        woken_ = !posted_.empty();
+        if (woken_) {
+          const std::uint64_t one = 1;
+          [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+        }
+        return;
+      }
+    }
+    for (auto& work : posted) work();
+    posted.clear();
+  }
+}
+
 void EventLoop::Run(const Callbacks& callbacks) {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   for (;;) {
     const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, NextTimeoutMs(callbacks));
     now_ = Clock::now();
+    {
+      std::lock_guard lock(mu_);
+      in_round_ = true;
+    }
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kWakeToken) {
         std::uint64_t count;
@@ -120,13 +150,7 @@ void EventLoop::Run(const Callbacks& callbacks) {
       if (callbacks.between_events && (i + 1) % kEventsBetween == 0) callbacks.between_events();
     }
     RunTimers(callbacks);
-    std::vector<std::function<void()>> posted;
-    {
-      std::lock_guard lock(mu_);
-      posted.swap(posted_);
-      woken_ = false;
-    }
-    for (auto& work : posted) work();
+    RunPosted();
     callbacks.after_round();
     std::lock_guard lock(mu_);
     if (stop_) return;

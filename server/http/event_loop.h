@@ -24,6 +24,7 @@ class EventLoop {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr int kEventsBetween = 8;
+  static constexpr int kMaxPostedPasses = 4;
   struct Callbacks {
     std::function<void(std::uint64_t token, std::uint32_t events)> on_ready;
     std::function<void(std::uint64_t token)> on_timer;
@@ -63,6 +64,7 @@ class EventLoop {
 
  private:
   void RunTimers(const Callbacks& callbacks);
+  void RunPosted();
   int NextTimeoutMs(const Callbacks& callbacks) const;
 
   std::string error_;
@@ -78,7 +80,8 @@ class EventLoop {
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // Guarded by mu_.
   bool woken_ = false;                         // Guarded by mu_: wake_fd_ written.
-  bool stop_ = false;                          // Guarded by mu_.
+  bool in_round_ = false;  // Guarded by mu_: posted work will run before the loop sleeps.
+  bool stop_ = false;      // Guarded by mu_.
 };
 
 }  // namespace livefeed

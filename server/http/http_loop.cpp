@@ -192,6 +192,7 @@ void HttpLoop::Arm(Connection& connection, Clock::time_point at) {
 void HttpLoop::OnEvents(Connection& connection, std::uint32_t events) {
   if (connection.phase == Connection::Phase::kClosed) return;  // Closed earlier this round.
   if (events & EPOLLERR) return CloseConnection(connection);
+  const bool was_dry = connection.dry();
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) connection.MayHaveInput();
   switch (connection.phase) {
     case Connection::Phase::kRequest:
@@ -200,8 +201,10 @@ void HttpLoop::OnEvents(Connection& connection, std::uint32_t events) {
       // The client left while its request was being handled; the answer goes nowhere.
       if (events & (EPOLLRDHUP | EPOLLHUP)) return CloseConnection(connection);
       // A pipelined request is read once this one is answered (AfterAnswer watches input
-      // again); until then its bytes must not wake the loop in every round.
-      if (events & EPOLLIN) Watch(connection, EPOLLRDHUP);
+      // again); until then its bytes must not wake the loop in every round. But a socket
+      // its last read left empty is most likely reporting that read's input (a publisher
+      // read between this round's events): if more did come, the next round says so again.
+      if ((events & EPOLLIN) && !was_dry) Watch(connection, EPOLLRDHUP);
       return;
     case Connection::Phase::kSubscribed:
       // A subscriber sends nothing until answered: what it can say is that it left.

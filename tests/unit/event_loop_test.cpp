@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <functional>
 #include <vector>
 
 using livefeed::EventLoop;
@@ -51,4 +52,33 @@ TEST_CASE("a round of many ready events calls the between-events hook within it"
   CHECK(rounds >= 1);
   for (int fd : read_ends) ::close(fd);
   for (int fd : write_ends) ::close(fd);
+}
+
+// An answer after a census of subscribers is work posted by posted work: it runs in the same
+// round, without waking the loop again; a longer chain goes on in the next round, none lost.
+TEST_CASE("work posted by posted work runs in the same round, a long chain in the next") {
+  EventLoop loop;
+  REQUIRE(loop.error().empty());
+  int rounds = 0;
+  std::vector<int> ran_in_round;  // The round each link of the chain ran in.
+  const int links = 2 * EventLoop::kMaxPostedPasses + 1;
+  std::function<void()> link = [&] {
+    ran_in_round.push_back(rounds);
+    if (static_cast<int>(ran_in_round.size()) < links) loop.Post(link);
+  };
+  loop.Post(link);
+  EventLoop::Callbacks callbacks{
+      .on_ready = [](std::uint64_t, std::uint32_t) {},
+      .on_timer = [](std::uint64_t) {},
+      .after_round =
+          [&] {
+            ++rounds;
+            if (static_cast<int>(ran_in_round.size()) == links) loop.Stop();
+          },
+  };
+  loop.Run(callbacks);
+  REQUIRE(static_cast<int>(ran_in_round.size()) == links);
+  // The first round runs kMaxPostedPasses links, one a pass; the next round goes on.
+  for (int i = 0; i < EventLoop::kMaxPostedPasses; ++i) CHECK(ran_in_round[i] == 0);
+  CHECK(ran_in_round[EventLoop::kMaxPostedPasses] == 1);
 }
