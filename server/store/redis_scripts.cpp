@@ -49,17 +49,15 @@ local function init_head(k_head, k_origin)
   return origin, origin
 end
 -- The size of the item's JSON, as MakeItem writes it (names and types need no escaping).
--- The id and the timestamp come as the decimal strings the item carries.
-local function json_size(id, ts, ch, ty, d)
-  local n = 6 + #id + 13 + #ts + 12 + #ch + 1 + 8 + #d + 1
+-- `idlen`: the length of its id's decimal text; the timestamp comes as the item carries it.
+local function json_size(idlen, ts, ch, ty, d)
+  local n = 6 + idlen + 13 + #ts + 12 + #ch + 1 + 8 + #d + 1
   if #ty > 0 then n = n + 10 + #ty end
   return n
 end
--- What an item costs a backlog: Item::footprint(). `idlen`: its id's text length.
+-- What an item costs a backlog: Item::footprint().
 local function cost(idlen, ts, ch, ty, d)
-  local n = 6 + idlen + 13 + #ts + 12 + #ch + 1 + 8 + #d + 1 + #ch + #ty + 160
-  if #ty > 0 then n = n + 10 + #ty end
-  return n
+  return json_size(idlen, ts, ch, ty, d) + #ch + #ty + 160
 end
 -- The newest id trimmed from a channel (or from the log): cursors below it missed items.
 -- Kept by the scripts themselves: Redis 7.0's max-deleted-entry-id counts XDEL, not XTRIM.
@@ -343,7 +341,7 @@ for j = 1, (#KEYS - 4) / 2 do
     local bytes = 0
     for k, e in ipairs(batch) do
       local f, id = e[2], fmt(entry_id(e[1]))
-      local size = json_size(id, f[2], ch, f[4], f[6])
+      local size = json_size(#id, f[2], ch, f[4], f[6])
       if k > limit or (k > 1 and bytes + size > max_bytes) then
         complete = 0
         break
