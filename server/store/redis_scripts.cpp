@@ -32,7 +32,9 @@ local function prefix_of(n)
   end
   return prefix
 end
-local function put(out, s) out[#out + 1] = prefix_of(#s) .. s end
+-- A field: "<length>:<bytes>".
+local function field(s) return prefix_of(#s) .. s end
+local function put(out, s) out[#out + 1] = field(s) end
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -204,7 +206,7 @@ for q = 1, tonumber(ARGV[8]) do
         if not chans[ch] then open_channel(ch, add.ks, add.km, add.fresh) end
       end
       -- The Idempotency-Key's record: the publish's items, as the announcement has them.
-      local mine = has_key and {prefix_of(#ts_text) .. ts_text .. prefix_of(#fmt(n)) .. fmt(n)}
+      local mine = has_key and {field(ts_text) .. field(fmt(n))}
       for i = 1, n do
         local ch, ty, d = ARGV[a + 3 * i], ARGV[a + 1 + 3 * i], ARGV[a + 2 + 3 * i]
         local c, id_text = chans[ch], id_texts[i]
@@ -212,16 +214,15 @@ for q = 1, tonumber(ARGV[8]) do
                    c.newest_text, 'c', fmt(c.total))
         c.total, c.newest_text = c.total + costs[i], id_text
         c.count, c.bytes, c.newest = c.count + 1, c.bytes + costs[i], next_id + i - 1
-        -- The item's fields, encoded once for the record and the announcement.
+        -- The item's fields, encoded once for the record and the announcement, in one
+        -- concatenation (field() would make a string of each).
         local item = prefix_of(#id_text) .. id_text .. prefix_of(#ch) .. ch .. prefix_of(#ty) ..
                      ty .. prefix_of(#d) .. d
         if mine then mine[#mine + 1] = item end
         items[#items + 1] = item
       end
       if has_key then
-        local fp_field = {}
-        put(fp_field, fp)
-        redis.call('SET', KEYS[k], fp_field[1] .. table.concat(mine), 'PX', ARGV[6], 'NX')
+        redis.call('SET', KEYS[k], field(fp) .. table.concat(mine), 'PX', ARGV[6], 'NX')
       end
       reply = {'ok', next_id, ts}
       next_id, admitted = next_id + n, admitted + n
@@ -273,13 +274,9 @@ for _, ch in ipairs(order) do
 end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('SET', KEYS[1], fmt(last))
-local head_field = {}
-put(head_field, ts_text)
-put(head_field, fmt(admitted))
-local item_text, news_text = head_field[1] .. head_field[2] .. table.concat(items), table.concat(news)
-local seq_field = {}
-put(seq_field, fmt(seq))
-redis.call('XADD', KEYS[4], fmt(last) .. '-0', 'e', 'L' .. seq_field[1] .. news_text)
+local item_text = field(ts_text) .. field(fmt(admitted)) .. table.concat(items)
+local news_text, seq_field = table.concat(news), field(fmt(seq))
+redis.call('XADD', KEYS[4], fmt(last) .. '-0', 'e', 'L' .. seq_field .. news_text)
 -- The log keeps its newest entries; what it trims is remembered, so a node that fell
 -- further behind knows it cannot catch up from it. It is trimmed once it holds a step of
 -- 1/1024 of them too many (at least one): one trim every hundred calls rather than a
@@ -292,7 +289,7 @@ if excess >= math.max(1, math.ceil(keep / 1024)) then
   redis.call('XTRIM', KEYS[4], 'MINID', fmt(upto + 1))
   redis.call('HSET', KEYS[6], 'trimmed', fmt(upto))
 end
-redis.call('PUBLISH', ARGV[1], 'A' .. seq_field[1] .. item_text .. news_text)
+redis.call('PUBLISH', ARGV[1], 'A' .. seq_field .. item_text .. news_text)
 return replies
 )lua";
 
