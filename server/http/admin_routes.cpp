@@ -60,9 +60,11 @@ Reply JsonReply(const json& body) {
 // Answers with `answer(counts)` once every event loop has counted the channels' subscribers:
 // now when this is the only loop, else later.
 Outcome WithSubscribers(ServerContext& context, std::vector<std::string> channels,
-                        const Counter& here, Routes::Later later,
+                        const Routes::Subscribers& here, Routes::Later later,
                         std::function<Reply(const Counter&)> answer) {
-  if (context.census.loops() == 1) return Outcome::Of(answer(here));
+  if (context.census.loops() == 1) {
+    return Outcome::Of(answer([&here](const std::string& channel) { return here(channel, 0); }));
+  }
   std::vector<SubscriberCensus::Question> questions;
   for (std::string& channel : channels) questions.push_back({std::move(channel), 0});
   context.census.Count(std::move(questions),
@@ -113,7 +115,7 @@ Page ParsePage(std::string_view query) {
 }
 
 Outcome ListChannels(ServerContext& context, const RequestHead& head, Routes::Later later,
-                     const Counter& here) {
+                     const Routes::Subscribers& here) {
   Page page = ParsePage(head.query());
   if (!page.error.empty()) return Outcome::Of(JsonError(400, page.error));
   // One more than asked: whether there is a next page.
@@ -135,7 +137,7 @@ Outcome ListChannels(ServerContext& context, const RequestHead& head, Routes::La
 }
 
 Outcome OneChannel(ServerContext& context, const RequestHead& head, Routes::Later later,
-                   const Counter& here) {
+                   const Routes::Subscribers& here) {
   const std::string name(head.path().substr(kChannelsPath.size() + 1));
   if (!IsValidChannelName(name)) {
     return Outcome::Of(JsonError(
@@ -169,7 +171,7 @@ Outcome ServeMetrics(ServerContext& context, const LiveSettings& live, const Req
 }
 
 Outcome ServeChannels(ServerContext& context, const LiveSettings& live, const RequestHead& head,
-                      Routes::Later later, const Counter& here) {
+                      Routes::Later later, const Routes::Subscribers& here) {
   if (auto refusal = CheckAdmin(live, head)) return Outcome::Of(std::move(*refusal));
   if (head.path() == kChannelsPath) return ListChannels(context, head, std::move(later), here);
   return OneChannel(context, head, std::move(later), here);

@@ -30,7 +30,6 @@ Outcome ServeMetrics(ServerContext& context, const LiveSettings& live, const Req
 
 // `here`: the calling loop's count of a channel's subscribers (used when it is the only loop).
 Outcome ServeChannels(ServerContext& context, const LiveSettings& live, const RequestHead& head,
-                      Routes::Later later,
-                      const std::function<std::size_t(const std::string&)>& here);
+                      Routes::Later later, const Routes::Subscribers& here);
 
 }  // namespace livefeed

@@ -132,9 +132,10 @@ void HttpLoop::Dispatch(Connection& connection) {
       }
     });
   };
-  Outcome outcome =
-      routes_.Handle(head, std::move(body), connection.client, std::move(later),
-                     [this](const std::string& channel) { return delivery_.Count(channel); });
+  Outcome outcome = routes_.Handle(head, std::move(body), connection.client, std::move(later),
+                                   [this](const std::string& channel, std::uint64_t id) {
+                                     return delivery_.Count(channel, id);
+                                   });
   Apply(connection, std::move(outcome));
 }
 

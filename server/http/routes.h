@@ -73,10 +73,11 @@ class Routes {
   HeadVerdict OnHead(const RequestHead& head) const;
 
   // `later` may be called from any thread, once for each kLater outcome; `subscribers`
-  // counts this loop's subscribers of a channel (for the publish answer); `client` is the
-  // client's address (see ClientAddress).
+  // counts this loop's subscribers of a channel (for the publish answer; with an item id,
+  // those it had when news of that item came, as SubscriberCensus::Loop counts); `client`
+  // is the client's address (see ClientAddress).
   using Later = std::function<void(Outcome)>;
-  using Subscribers = std::function<std::size_t(const std::string&)>;
+  using Subscribers = std::function<std::size_t(const std::string& channel, std::uint64_t id)>;
   Outcome Handle(const RequestHead& head, std::string body, const std::string& client, Later later,
                  const Subscribers& subscribers) const;
 
