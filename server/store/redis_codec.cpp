@@ -1,6 +1,8 @@
 #include "store/redis_codec.h"
 
 #include <charconv>
+#include <string_view>
+#include <unordered_set>
 
 namespace livefeed {
 namespace {
@@ -67,15 +69,6 @@ bool DecodeChannels(FieldReader& reader, std::vector<ChannelNews>* channels) {
   return true;
 }
 
-std::vector<std::string> Evalsha(const std::string& sha, std::vector<std::string> keys,
-                                 std::vector<std::string> args) {
-  std::vector<std::string> command{"EVALSHA", sha, std::to_string(keys.size())};
-  command.reserve(3 + keys.size() + args.size());
-  for (std::string& key : keys) command.push_back(std::move(key));
-  for (std::string& arg : args) command.push_back(std::move(arg));
-  return command;
-}
-
 bool AsNumber(const RedisReply& reply, std::uint64_t* out) {
   if (reply.type == RedisReply::Type::kInteger && reply.integer >= 0) {
     *out = static_cast<std::uint64_t>(reply.integer);
@@ -109,69 +102,80 @@ std::optional<News> DecodeNews(std::string_view payload) {
   return news;
 }
 
-std::vector<std::string> PublishCommand(const std::string& sha, const RedisKeys& keys,
-                                        const RedisLimits& limits,
-                                        const std::vector<const AppendRequest*>& group) {
-  std::size_t drafts = 0;
-  for (const AppendRequest* request : group) drafts += request->drafts.size();
-  std::vector<std::string> k{keys.head, keys.origin,   keys.seq,
-                             keys.log,  keys.channels, keys.log_meta};
-  std::vector<std::string> a{
-      keys.announce,
-      std::to_string(limits.max_items),
-      std::to_string(limits.max_bytes),
-      std::to_string(limits.max_age_us),
-      std::to_string(limits.max_channels),
-      std::to_string(std::max<std::int64_t>(limits.idempotency_window_us / 1000, 1)),
-      std::to_string(limits.log_entries),
-      std::to_string(group.size()),
-      std::to_string(drafts)};
-  k.reserve(k.size() + group.size() + 2 * drafts);
-  a.reserve(a.size() + 3 * group.size() + 3 * drafts);
+RespCommand PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
+                           const std::vector<const AppendRequest*>& group) {
+  std::size_t drafts = 0, bytes = 0, idempotency_keys = 0;
+  std::vector<std::string_view> channels;  // Each once, in the order first met.
+  std::unordered_set<std::string_view> met;
   for (const AppendRequest* request : group) {
-    const bool has_key = !request->idempotency_key.empty();
-    k.push_back(has_key ? keys.Idempotency(request->idempotency_key) : keys.head);
-    a.push_back(request->fingerprint);
-    a.push_back(has_key ? "1" : "0");
-    a.push_back(std::to_string(request->drafts.size()));
+    drafts += request->drafts.size();
+    if (!request->idempotency_key.empty()) ++idempotency_keys;
+    bytes += request->idempotency_key.size() + request->fingerprint.size();
     for (const ItemDraft& draft : request->drafts) {
-      k.push_back(keys.Stream(draft.channel));
-      k.push_back(keys.Meta(draft.channel));
-      a.push_back(draft.channel);
-      a.push_back(draft.type);
-      a.push_back(draft.data_json);
+      if (met.insert(draft.channel).second) channels.push_back(draft.channel);
+      bytes += draft.channel.size() + draft.type.size() + draft.data_json.size();
     }
   }
-  return Evalsha(sha, std::move(k), std::move(a));
-}
-
-std::vector<std::string> ReadCommand(const std::string& sha, const RedisKeys& keys,
-                                     const RedisLimits& limits, const ReadRequest& request) {
-  std::vector<std::string> k{keys.head, keys.origin, keys.reclaimed, keys.channels};
-  std::vector<std::string> a{std::to_string(request.since),
-                             std::to_string(std::min<std::size_t>(request.max_items, 100000)),
-                             std::to_string(std::min<std::size_t>(request.max_bytes, 1ULL << 40)),
-                             std::to_string(limits.max_age_us),
-                             std::to_string(limits.max_items),
-                             std::to_string(limits.max_bytes)};
-  for (const std::string& channel : request.channels) {
-    k.push_back(keys.Stream(channel));
-    k.push_back(keys.Meta(channel));
-    a.push_back(channel);
+  RespCommand command;
+  // Each argument's framing is at most some 16 bytes: one allocation for the whole call.
+  command.Reserve(512 + 2 * bytes + 64 * (channels.size() + group.size() + 3 * drafts));
+  command.Add(std::uint64_t{6 + 2 * channels.size() + idempotency_keys});
+  for (const std::string* key :
+       {&keys.head, &keys.origin, &keys.seq, &keys.log, &keys.channels, &keys.log_meta}) {
+    command.Add(*key);
   }
-  return Evalsha(sha, std::move(k), std::move(a));
-}
-
-std::vector<std::string> SyncCommand(const std::string& sha, const RedisKeys& keys,
-                                     std::uint64_t after, std::size_t count) {
-  return Evalsha(sha, {keys.head, keys.origin, keys.seq, keys.log, keys.log_meta, keys.channels},
-                 {std::to_string(after), std::to_string(count), keys.prefix});
-}
-
-std::vector<std::string> AsEval(std::vector<std::string> command, const std::string& script) {
-  command[0] = "EVAL";
-  command[1] = script;
+  for (std::string_view channel : channels) {
+    command.Add(keys.Stream(channel)).Add(keys.Meta(channel));
+  }
+  for (const AppendRequest* request : group) {
+    if (!request->idempotency_key.empty()) {
+      command.Add(keys.Idempotency(request->idempotency_key));
+    }
+  }
+  command.Add(keys.announce)
+      .Add(std::uint64_t{limits.max_items})
+      .Add(std::uint64_t{limits.max_bytes})
+      .Add(limits.max_age_us)
+      .Add(std::uint64_t{limits.max_channels})
+      .Add(std::max<std::int64_t>(limits.idempotency_window_us / 1000, 1))
+      .Add(std::uint64_t{limits.log_entries})
+      .Add(std::uint64_t{group.size()})
+      .Add(std::uint64_t{drafts})
+      .Add(std::uint64_t{channels.size()});
+  for (std::string_view channel : channels) command.Add(channel);
+  for (const AppendRequest* request : group) {
+    const auto n = static_cast<std::int64_t>(request->drafts.size());
+    command.Add(request->fingerprint).Add(request->idempotency_key.empty() ? n : -n);
+    for (const ItemDraft& draft : request->drafts) {
+      command.Add(draft.channel).Add(draft.type).Add(draft.data_json);
+    }
+  }
   return command;
+}
+
+RespCommand ReadCommand(const RedisKeys& keys, const RedisLimits& limits,
+                        const ReadRequest& request) {
+  RespCommand command;
+  command.Add(std::uint64_t{4 + 2 * request.channels.size()});
+  command.Add(keys.head).Add(keys.origin).Add(keys.reclaimed).Add(keys.channels);
+  for (const std::string& channel : request.channels) {
+    command.Add(keys.Stream(channel)).Add(keys.Meta(channel));
+  }
+  command.Add(request.since)
+      .Add(std::uint64_t{std::min<std::size_t>(request.max_items, 100000)})
+      .Add(std::uint64_t{std::min<std::size_t>(request.max_bytes, 1ULL << 40)})
+      .Add(limits.max_age_us)
+      .Add(std::uint64_t{limits.max_items})
+      .Add(std::uint64_t{limits.max_bytes});
+  for (const std::string& channel : request.channels) command.Add(channel);
+  return command;
+}
+
+RespCommand SyncCommand(const RedisKeys& keys, std::uint64_t after, std::size_t count) {
+  RespCommand command{"6",      keys.head,     keys.origin,  keys.seq,
+                      keys.log, keys.log_meta, keys.channels};
+  command.Add(after).Add(std::uint64_t{count});
+  return command.Add(keys.prefix);
 }
 
 std::optional<AppendResult> ParsePublishOutcome(const RedisReply& reply, AppendRequest& request) {

@@ -17,6 +17,7 @@
 #include "store/read_merge.h"
 #include "store/redis_connection.h"
 #include "store/redis_scripts.h"
+#include "store/resp_command.h"
 
 namespace livefeed {
 
@@ -51,18 +52,13 @@ struct RedisLimits {
   std::size_t log_entries = 100000;
 };
 
-// EVALSHA arguments ("EVALSHA", sha, numkeys, keys..., args...). A publish command carries a
-// group of publishes (see PublishScript).
-std::vector<std::string> PublishCommand(const std::string& sha, const RedisKeys& keys,
-                                        const RedisLimits& limits,
-                                        const std::vector<const AppendRequest*>& group);
-std::vector<std::string> ReadCommand(const std::string& sha, const RedisKeys& keys,
-                                     const RedisLimits& limits, const ReadRequest& request);
-std::vector<std::string> SyncCommand(const std::string& sha, const RedisKeys& keys,
-                                     std::uint64_t after, std::size_t count);
-
-// The same command sent as EVAL with the script's text (after NOSCRIPT).
-std::vector<std::string> AsEval(std::vector<std::string> command, const std::string& script);
+// A script's arguments after its sha (or text): numkeys, keys..., args... A publish command
+// carries a group of publishes (see PublishScript).
+RespCommand PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
+                           const std::vector<const AppendRequest*>& group);
+RespCommand ReadCommand(const RedisKeys& keys, const RedisLimits& limits,
+                        const ReadRequest& request);
+RespCommand SyncCommand(const RedisKeys& keys, std::uint64_t after, std::size_t count);
 
 // One publish's outcome in the publish script's reply (its drafts move into the items);
 // kUnavailable for anything unexpected, nullopt for 'again' (to be sent in the next group).

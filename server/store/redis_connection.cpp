@@ -169,16 +169,11 @@ void SubscriptionThunk(redisAsyncContext*, void* raw, void* privdata) {
   (*callback)(&reply);
 }
 
-bool SendArgv(Impl& impl, redisCallbackFn* thunk, RedisConnection::OnReply* callback,
-              const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const std::string& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  return redisAsyncCommandArgv(impl.context, thunk, callback, static_cast<int>(args.size()),
-                               argv.data(), lengths.data()) == REDIS_OK;
+bool SendCommand(Impl& impl, redisCallbackFn* thunk, RedisConnection::OnReply* callback,
+                 const RespCommand& command) {
+  const std::string bytes = command.Bytes();
+  return redisAsyncFormattedCommand(impl.context, thunk, callback, bytes.data(), bytes.size()) ==
+         REDIS_OK;
 }
 
 }  // namespace
@@ -217,10 +212,10 @@ RedisConnection::~RedisConnection() {
   impl_->self.reset();
 }
 
-bool RedisConnection::Send(const std::vector<std::string>& args, OnReply on_reply) {
+bool RedisConnection::Send(const RespCommand& command, OnReply on_reply) {
   if (!impl_->context) return false;
   auto* callback = new OnReply(std::move(on_reply));
-  if (SendArgv(*impl_, OnceThunk, callback, args)) return true;
+  if (SendCommand(*impl_, OnceThunk, callback, command)) return true;
   delete callback;
   return false;
 }
@@ -228,7 +223,7 @@ bool RedisConnection::Send(const std::vector<std::string>& args, OnReply on_repl
 bool RedisConnection::Subscribe(const std::string& channel, OnReply on_message) {
   if (!impl_->context) return false;
   auto* callback = new OnReply(std::move(on_message));
-  if (SendArgv(*impl_, SubscriptionThunk, callback, {"SUBSCRIBE", channel})) return true;
+  if (SendCommand(*impl_, SubscriptionThunk, callback, {"SUBSCRIBE", channel})) return true;
   delete callback;
   return false;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/redis_event_loop.h"
+#include "store/resp_command.h"
 
 namespace livefeed {
 
@@ -42,7 +43,7 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // Queues a command; false (and no callback) when the connection is closed or closing.
-  bool Send(const std::vector<std::string>& args, OnReply on_reply);
+  bool Send(const RespCommand& command, OnReply on_reply);
   // SUBSCRIBE: `on_message` gets every message of the channel (the subscribe confirmation
   // first), and nullptr once when the connection ends.
   bool Subscribe(const std::string& channel, OnReply on_message);

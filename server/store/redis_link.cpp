@@ -79,7 +79,7 @@ void RedisLink::Connect() {
 
 void RedisLink::OnConnected() {
   // Logging in: AUTH and SELECT are pipelined; the last reply makes the link ready.
-  std::vector<std::vector<std::string>> steps;
+  std::vector<RespCommand> steps;
   if (!endpoint_.password.empty()) {
     if (endpoint_.user.empty()) {
       steps.push_back({"AUTH", endpoint_.password});
@@ -87,11 +87,11 @@ void RedisLink::OnConnected() {
       steps.push_back({"AUTH", endpoint_.user, endpoint_.password});
     }
   }
-  if (endpoint_.db != 0) steps.push_back({"SELECT", std::to_string(endpoint_.db)});
+  if (endpoint_.db != 0) steps.push_back(RespCommand{"SELECT"}.Add(std::int64_t{endpoint_.db}));
   steps.push_back({"PING"});
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const bool last = i + 1 == steps.size();
-    const std::string what = steps[i][0];
+    const std::string what(steps[i].name());
     SendRaw(steps[i], [this, last, what, generation = generation_](const RedisReply* reply) {
       if (generation != generation_ || !reply) return;  // OnClosed reports a lost connection.
       if (reply->is_error()) {
@@ -132,10 +132,11 @@ void RedisLink::ScheduleReconnect() {
   backoff_ = std::min(backoff_ * 2, timing_.backoff_max);
 }
 
-bool RedisLink::SendRaw(const std::vector<std::string>& args, RedisConnection::OnReply on_reply) {
+bool RedisLink::SendRaw(const RespCommand& command, RedisConnection::OnReply on_reply) {
   if (!connection_) return false;
   const bool sent = connection_->Send(
-      args, [this, generation = generation_, on_reply = std::move(on_reply)](const RedisReply* r) {
+      command,
+      [this, generation = generation_, on_reply = std::move(on_reply)](const RedisReply* r) {
         if (generation == generation_ && !deadlines_.empty()) deadlines_.pop_front();
         on_reply(r);
       });
@@ -143,9 +144,9 @@ bool RedisLink::SendRaw(const std::vector<std::string>& args, RedisConnection::O
   return sent;
 }
 
-bool RedisLink::Send(const std::vector<std::string>& args, RedisConnection::OnReply on_reply) {
+bool RedisLink::Send(const RespCommand& command, RedisConnection::OnReply on_reply) {
   if (!ready_) return false;
-  return SendRaw(args, std::move(on_reply));
+  return SendRaw(command, std::move(on_reply));
 }
 
 bool RedisLink::Subscribe(const std::string& channel, RedisConnection::OnReply on_message) {

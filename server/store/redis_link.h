@@ -45,7 +45,7 @@ class RedisLink {
 
   bool ready() const { return ready_; }
   // Sends a command with the link's deadline; false (no callback) when not ready.
-  bool Send(const std::vector<std::string>& args, RedisConnection::OnReply on_reply);
+  bool Send(const RespCommand& command, RedisConnection::OnReply on_reply);
   // SUBSCRIBE; its messages have no deadline (the store probes them).
   bool Subscribe(const std::string& channel, RedisConnection::OnReply on_message);
 
@@ -62,7 +62,7 @@ class RedisLink {
   void ScheduleReconnect();
   void CheckDeadline();
   void ArmDeadlineTimer();
-  bool SendRaw(const std::vector<std::string>& args, RedisConnection::OnReply on_reply);
+  bool SendRaw(const RespCommand& command, RedisConnection::OnReply on_reply);
 
   RedisEventLoop& loop_;
   const RedisEndpoint endpoint_;

@@ -107,11 +107,15 @@ end
 // publishes the store's thread has at hand share one call). Each gets its own outcome;
 // those admitted share the ids' clock reading, one log entry and one announcement, as one
 // publish of all their items would.
-// KEYS: head, origin, seq, log, channels, log meta, then for each publish its
-//   Idempotency-Key's key (head again when none) and the stream and meta keys of each draft.
+// Each channel and each key is passed once per call: per-argument work is a large part of
+// a call's cost inside Redis.
+// KEYS: head, origin, seq, log, channels, log meta, then the stream and meta keys of each of
+//   the group's channels, then the Idempotency-Key's key of each publish that has one.
 // ARGV: announce channel, max_items, max_bytes, max_age_us, max_channels, window_ms,
-//   log entries, the number of publishes, the number of drafts in all, then for each
-//   publish: fingerprint, has_key (1/0), n, then channel, type, data of each of its drafts.
+//   log entries, the number of publishes, the number of drafts in all, the number of
+//   channels, the channels' names (in the order of their keys), then for each publish:
+//   its fingerprint, n (negated when it has an Idempotency-Key), then channel, type, data
+//   of each of its n drafts.
 // Returns one reply per publish, in order: {'ok', first id, timestamp ms} |
 //   {'replay', record} | {'conflict'} | {'too_large'} | {'full'} | {'again'}. 'again': not
 //   done, and neither is any publish after it; it would have made the group trim its own
@@ -151,33 +155,53 @@ local function open_channel(ch, ks, km, fresh)
   order[#order + 1] = ch
   return c
 end
--- A publish's outcome when it is not admitted, or nil. REQUIRES: `adds` filled.
-local function refusal(adds, added_order)
-  local fresh = 0
-  for _, ch in ipairs(added_order) do
-    local a, c = adds[ch], chans[ch]
-    if a.count > max_items or a.bytes > max_bytes then return {'too_large'} end
-    if c and (c.count + a.count > max_items or c.bytes + a.bytes > max_bytes) then
-      return {'again'}
-    end
-    if not c and redis.call('SISMEMBER', KEYS[5], ch) == 0 then
-      a.fresh = true
-      fresh = fresh + 1
-    end
-  end
-  if fresh > 0 and redis.call('SCARD', KEYS[5]) + fresh > tonumber(ARGV[5]) then
-    return {'full'}
-  end
-  return nil
-end
 local replies, stopped, id_texts, costs = {}, false, {}, {}
-local a, k = 10, 7  -- Where the next publish's arguments and keys begin.
+-- The group's channels, each named once, with its stream and meta keys.
+local n_chans = tonumber(ARGV[10])
+local chan_keys = {}
+for j = 1, n_chans do chan_keys[ARGV[10 + j]] = 5 + 2 * j end
+-- What the publish being checked adds to each of its channels (cleared as it is checked),
+-- and the channels this call found missing from the channel set.
+local share_count, share_bytes, fresh_of = {}, {}, {}
+-- A publish's outcome when it is not admitted, or nil. Its drafts' channels are ARGV[at],
+-- ARGV[at + 3], ...; REQUIRES: costs[] filled.
+local function refusal(at, n)
+  for i = 1, n do
+    local ch = ARGV[at + 3 * i - 3]
+    share_count[ch] = (share_count[ch] or 0) + 1
+    share_bytes[ch] = (share_bytes[ch] or 0) + costs[i]
+  end
+  local out, fresh = nil, 0
+  for i = 1, n do
+    local ch = ARGV[at + 3 * i - 3]
+    local count, bytes = share_count[ch], share_bytes[ch]
+    if count then  -- The channel's first draft in the publish: its whole share is checked.
+      share_count[ch], share_bytes[ch] = nil, nil
+      local c = chans[ch]
+      if out then  -- Refused already: the rest is only cleared.
+      elseif count > max_items or bytes > max_bytes then out = {'too_large'}
+      elseif c then
+        if c.count + count > max_items or c.bytes + bytes > max_bytes then out = {'again'} end
+      elseif fresh_of[ch] or redis.call('SISMEMBER', KEYS[5], ch) == 0 then
+        fresh_of[ch] = true
+        fresh = fresh + 1
+      end
+    end
+  end
+  if not out and fresh > 0 and redis.call('SCARD', KEYS[5]) + fresh > tonumber(ARGV[5]) then
+    out = {'full'}
+  end
+  return out
+end
+local a, k = 11 + n_chans, 7 + 2 * n_chans  -- The next publish's arguments; its Idempotency key.
 for q = 1, tonumber(ARGV[8]) do
-  local fp, has_key, n = ARGV[a], ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
+  local fp, n = ARGV[a], tonumber(ARGV[a + 1])
+  local key
+  if n < 0 then n, key, k = -n, KEYS[k], k + 1 end
   local reply
   if stopped then reply = {'again'} end
-  if not reply and has_key then
-    local seen = redis.call('GET', KEYS[k])
+  if not reply and key then
+    local seen = redis.call('GET', key)
     if seen then
       local colon = string.find(seen, ':', 1, true)
       local seen_fp = string.sub(seen, colon + 1, colon + tonumber(string.sub(seen, 1, colon - 1)))
@@ -185,51 +209,40 @@ for q = 1, tonumber(ARGV[8]) do
     end
   end
   if not reply then
-    local adds, added_order = {}, {}
     for i = 1, n do
-      local ch, ty, d = ARGV[a + 3 * i], ARGV[a + 1 + 3 * i], ARGV[a + 2 + 3 * i]
-      local add = adds[ch]
-      if not add then
-        add = {count = 0, bytes = 0, ks = KEYS[k - 1 + 2 * i], km = KEYS[k + 2 * i]}
-        adds[ch] = add
-        added_order[#added_order + 1] = ch
-      end
       id_texts[i] = fmt(next_id + i - 1)
-      costs[i] = cost(#id_texts[i], ts_text, ch, ty, d)
-      add.count, add.bytes = add.count + 1, add.bytes + costs[i]
+      costs[i] = cost(#id_texts[i], ts_text, ARGV[a - 1 + 3 * i], ARGV[a + 3 * i], ARGV[a + 1 + 3 * i])
     end
-    reply = refusal(adds, added_order)
+    reply = refusal(a + 2, n)
     if reply and reply[1] == 'again' then stopped = true end
-    if not reply then
-      for _, ch in ipairs(added_order) do
-        local add = adds[ch]
-        if not chans[ch] then open_channel(ch, add.ks, add.km, add.fresh) end
+  end
+  if not reply then
+    -- The Idempotency-Key's record: the publish's items, as the announcement has them.
+    local mine = key and {field(ts_text) .. field(fmt(n))}
+    for i = 1, n do
+      local ch, ty, d = ARGV[a - 1 + 3 * i], ARGV[a + 3 * i], ARGV[a + 1 + 3 * i]
+      local c, id_text = chans[ch], id_texts[i]
+      if not c then
+        local kc = chan_keys[ch]
+        c = open_channel(ch, KEYS[kc], KEYS[kc + 1], fresh_of[ch])
       end
-      -- The Idempotency-Key's record: the publish's items, as the announcement has them.
-      local mine = has_key and {field(ts_text) .. field(fmt(n))}
-      for i = 1, n do
-        local ch, ty, d = ARGV[a + 3 * i], ARGV[a + 1 + 3 * i], ARGV[a + 2 + 3 * i]
-        local c, id_text = chans[ch], id_texts[i]
-        redis.call('XADD', c.ks, id_text .. '-0', 't', ts_text, 'y', ty, 'd', d, 'p',
-                   c.newest_text, 'c', fmt(c.total))
-        c.total, c.newest_text = c.total + costs[i], id_text
-        c.count, c.bytes, c.newest = c.count + 1, c.bytes + costs[i], next_id + i - 1
-        -- The item's fields, encoded once for the record and the announcement, in one
-        -- concatenation (field() would make a string of each).
-        local item = prefix_of(#id_text) .. id_text .. prefix_of(#ch) .. ch .. prefix_of(#ty) ..
-                     ty .. prefix_of(#d) .. d
-        if mine then mine[#mine + 1] = item end
-        items[#items + 1] = item
-      end
-      if has_key then
-        redis.call('SET', KEYS[k], field(fp) .. table.concat(mine), 'PX', ARGV[6], 'NX')
-      end
-      reply = {'ok', next_id, ts}
-      next_id, admitted = next_id + n, admitted + n
+      redis.call('XADD', c.ks, id_text .. '-0', 't', ts_text, 'y', ty, 'd', d, 'p',
+                 c.newest_text, 'c', fmt(c.total))
+      c.total, c.newest_text = c.total + costs[i], id_text
+      c.count, c.bytes, c.newest = c.count + 1, c.bytes + costs[i], next_id + i - 1
+      -- The item's fields, encoded once for the record and the announcement, in one
+      -- concatenation (field() would make a string of each).
+      local item = prefix_of(#id_text) .. id_text .. prefix_of(#ch) .. ch .. prefix_of(#ty) ..
+                   ty .. prefix_of(#d) .. d
+      if mine then mine[#mine + 1] = item end
+      items[#items + 1] = item
     end
+    if key then redis.call('SET', key, field(fp) .. table.concat(mine), 'PX', ARGV[6], 'NX') end
+    reply = {'ok', next_id, ts}
+    next_id, admitted = next_id + n, admitted + n
   end
   replies[q] = reply
-  a, k = a + 3 + 3 * n, k + 1 + 2 * n
+  a = a + 2 + 3 * n
 end
 if admitted == 0 then return replies end
 local last = next_id - 1

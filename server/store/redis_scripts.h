@@ -14,6 +14,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace livefeed {
 
@@ -21,11 +22,18 @@ struct RedisKeys {
   explicit RedisKeys(std::string prefix);
 
   std::string head, origin, seq, log, log_meta, channels, reclaimed, announce;
-  std::string Stream(const std::string& channel) const { return prefix + "s:" + channel; }
-  std::string Meta(const std::string& channel) const { return prefix + "m:" + channel; }
+  std::string Stream(std::string_view channel) const { return Join("s:", channel); }
+  std::string Meta(std::string_view channel) const { return Join("m:", channel); }
   std::string Idempotency(const std::string& key) const { return prefix + "k:" + key; }
 
   std::string prefix;
+
+ private:
+  std::string Join(std::string_view kind, std::string_view name) const {
+    std::string key;
+    key.reserve(prefix.size() + kind.size() + name.size());
+    return key.append(prefix).append(kind).append(name);
+  }
 };
 
 // Publish, for a group of publishes: ids max(Redis TIME in µs, head + 1), consecutive over

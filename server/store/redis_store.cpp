@@ -142,7 +142,7 @@ void RedisStore::SendAppends() {
     std::vector<const AppendRequest*> requests;
     for (const PendingAppend& append : *group) requests.push_back(append.request.get());
     ++publish_calls_;
-    SendScript(PublishCommand(publish_sha_, keys_, options_.limits, requests), PublishScript(),
+    SendScript(PublishCommand(keys_, options_.limits, requests), PublishScript(), publish_sha_,
                [this, group](const RedisReply* reply) {
                  --publish_calls_;
                  FinishAppends(*group, reply);
@@ -229,7 +229,7 @@ void RedisStore::DoRead(const ReadRequest& request, ReadDone done) {
   it->second.push_back(std::move(done));
   if (!fresh) return;
   if (!usable_) return FinishRead(request, key, nullptr);
-  SendScript(ReadCommand(read_sha_, keys_, options_.limits, request), ReadScript(),
+  SendScript(ReadCommand(keys_, options_.limits, request), ReadScript(), read_sha_,
              [this, request, key](const RedisReply* reply) { FinishRead(request, key, reply); });
 }
 
@@ -268,17 +268,21 @@ void RedisStore::FinishRead(const ReadRequest& request, const std::string& key,
   }
 }
 
-void RedisStore::SendScript(std::vector<std::string> command, const std::string& script,
+void RedisStore::SendScript(RespCommand args, const std::string& script, const std::string& sha,
                             RedisConnection::OnReply on_reply) {
-  auto shared = std::make_shared<std::vector<std::string>>(std::move(command));
-  const bool sent = command_ && command_->Send(*shared, [this, shared, &script,
-                                                         on_reply](const RedisReply* reply) {
-    if (reply && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
-      if (!command_->Send(AsEval(*shared, script), on_reply)) on_reply(nullptr);
-      return;
-    }
-    on_reply(reply);
-  });
+  auto shared = std::make_shared<RespCommand>(std::move(args));
+  const bool sent =
+      command_ &&
+      command_->Send(RespCommand{"EVALSHA", sha}.Append(*shared), [this, shared, &script, on_reply](
+                                                                      const RedisReply* reply) {
+        if (reply && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+          if (!command_->Send(RespCommand{"EVAL", script}.Append(*shared), on_reply)) {
+            on_reply(nullptr);
+          }
+          return;
+        }
+        on_reply(reply);
+      });
   if (!sent) on_reply(nullptr);
 }
 

@@ -95,7 +95,7 @@ void RedisStore::CatchUp() {
   if (catch_up_pending_ || !usable_ || !subscribed_) return;
   catch_up_pending_ = true;
   const std::uint64_t after = known_origin_ == 0 ? 0 : head_.load();
-  SendScript(SyncCommand(sync_sha_, keys_, after, kCatchUpBatch), SyncScript(),
+  SendScript(SyncCommand(keys_, after, kCatchUpBatch), SyncScript(), sync_sha_,
              [this](const RedisReply* reply) {
                catch_up_pending_ = false;
                OnSyncReply(reply);

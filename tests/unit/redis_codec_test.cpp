@@ -48,5 +48,57 @@ TEST_CASE("codec: anything malformed is refused") {
   }
 }
 
+// The arguments of a RESP command, read back: "*<n>\r\n" then n "$<length>\r\n<bytes>\r\n".
+std::vector<std::string> Arguments(const std::string& resp) {
+  std::vector<std::string> out;
+  REQUIRE(resp.rfind('*', 0) == 0);
+  std::size_t at = resp.find("\r\n");
+  const std::size_t count = std::stoul(resp.substr(1, at - 1));
+  at += 2;
+  for (std::size_t i = 0; i < count; ++i) {
+    REQUIRE(resp.at(at) == '$');
+    const std::size_t end = resp.find("\r\n", at);
+    const std::size_t length = std::stoul(resp.substr(at + 1, end - at - 1));
+    out.push_back(resp.substr(end + 2, length));
+    REQUIRE(resp.substr(end + 2 + length, 2) == "\r\n");
+    at = end + 4 + length;
+  }
+  CHECK(at == resp.size());
+  return out;
+}
+
+TEST_CASE("codec: a command's arguments are framed whatever bytes they hold") {
+  RespCommand command{"SET", "a\r\nb"};
+  command.Add("").Add(std::int64_t{-12}).Add(std::uint64_t{18446744073709551615u});
+  CHECK(command.count() == 5);
+  CHECK(command.name() == "SET");
+  CHECK(
+      command.Bytes() ==
+      "*5\r\n$3\r\nSET\r\n$4\r\na\r\nb\r\n$0\r\n\r\n$3\r\n-12\r\n$20\r\n18446744073709551615\r\n");
+  const std::string binary("\0$*\n", 4);
+  CHECK(Arguments(RespCommand{"EVALSHA", "abc"}.Append(RespCommand{binary, "x"}).Bytes()) ==
+        std::vector<std::string>{"EVALSHA", "abc", binary, "x"});
+}
+
+TEST_CASE("codec: a group names each channel once, and a key only for a publish that has one") {
+  const RedisKeys keys("p:");
+  AppendRequest plain{{{"news", "", "1"}, {"sport", "t", "2"}}, "", "fp1"};
+  AppendRequest keyed{{{"news", "", "3"}}, "k1", "fp2"};
+  const std::vector<std::string> args =
+      Arguments(PublishCommand(keys, RedisLimits{}, {&plain, &keyed}).Bytes());
+  // numkeys, six fixed keys, two per channel, one Idempotency key.
+  REQUIRE(args.size() > 11);
+  CHECK(args[0] == "11");
+  CHECK(std::vector<std::string>(args.begin() + 7, args.begin() + 12) ==
+        std::vector<std::string>{"p:s:news", "p:m:news", "p:s:sport", "p:m:sport", "p:k:k1"});
+  // ARGV: announce and six limits, then publishes, drafts, channels, the channels' names.
+  CHECK(std::vector<std::string>(args.begin() + 19, args.begin() + 24) ==
+        std::vector<std::string>{"2", "3", "2", "news", "sport"});
+  // Each publish: fingerprint, its number of drafts (negated with a key), then its drafts.
+  CHECK(std::vector<std::string>(args.begin() + 24, args.end()) ==
+        std::vector<std::string>{"fp1", "2", "news", "", "1", "sport", "t", "2", "fp2", "-1",
+                                 "news", "", "3"});
+}
+
 }  // namespace
 }  // namespace livefeed
