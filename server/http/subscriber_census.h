@@ -45,6 +45,10 @@ class SubscriberCensus {
 
   void Add(Loop loop) { loops_.push_back(std::move(loop)); }
   std::size_t loops() const { return loops_.size(); }
+  // With one loop, on its thread: its count, at once.
+  std::size_t CountOnOnlyLoop(const std::string& channel, std::uint64_t id) const {
+    return loops_.front().count(channel, id);
+  }
 
   // Counts every question's channel (distinct) on every loop; `done` runs once, on the thread of
   // the last loop to answer. A loop that has stopped never answers: then neither does `done`.

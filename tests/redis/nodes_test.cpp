@@ -162,6 +162,44 @@ TEST_CASE("pipelined publishes on one connection, each answered by Redis, come b
   CHECK(data == expected);
 }
 
+TEST_CASE("a publish's answer counts the node's subscribers, though Redis answered it") {
+  TwoNodes nodes;
+  const int port = nodes.a->port();
+  // On node A: three polls and a stream on "room", a poll on "other"; on node B, one more
+  // poll on "room", which node A does not count (its own subscribers only).
+  std::vector<std::unique_ptr<HttpConnection>> polls;
+  for (const char* channel : {"room", "room", "room", "other"}) {
+    polls.push_back(std::make_unique<HttpConnection>(port));
+    polls.back()->Send("GET", std::string("/real_time_feed?channel=") + channel);
+  }
+  SseClient stream(port, "/real_time_feed/stream?channel=room");
+  REQUIRE(stream.head().status == 200);
+  HttpConnection elsewhere(nodes.b->port());
+  elsewhere.Send("GET", "/real_time_feed?channel=room");
+  REQUIRE(WaitForWaiters(port, 5));
+  REQUIRE(WaitForWaiters(nodes.b->port(), 1));
+
+  // The polls are answered when the item's news reaches the node, which may be before the
+  // publish's own answer: they count all the same.
+  const HttpResponse batch =
+      PostJson(port, R"([{"data": 1, "channel": "room"}, {"data": 2, "channel": "other"},
+               {"data": 3, "channel": "room"}])");
+  REQUIRE_MESSAGE(batch.status == 200, batch.body);
+  const nlohmann::json items = batch.Json()["items"];
+  REQUIRE(items.size() == 3);
+  CHECK(items[0]["subscribers"] == 4);
+  CHECK(items[1]["subscribers"] == 1);
+  CHECK(items[2]["subscribers"] == 4);
+  for (auto& poll : polls) CHECK(poll->Read().status == 200);
+  CHECK(elsewhere.Read().status == 200);
+
+  // With only the stream left on "room": a single item's answer.
+  const HttpResponse one = PostJson(port, R"({"data": 4, "channel": "room"})");
+  REQUIRE_MESSAGE(one.status == 200, one.body);
+  CHECK(one.Json()["subscribers"] == 1);
+  CHECK(StreamIds(stream, 3).size() == 3);
+}
+
 TEST_CASE("trimming by age through the API: expired items go on every node") {
   TwoNodes nodes({"--backlog-max-age", "1"});
   const std::uint64_t old = Publish(nodes.a->port(), "\"old\"");
