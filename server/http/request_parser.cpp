@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstring>
 
 #include "core/ascii.h"
@@ -37,12 +36,13 @@ bool IsFieldValue(std::string_view s) {
   return true;
 }
 
-bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+// ASCII digits only, whatever the locale (and no <cctype> call on a byte that may be
+// negative as a char).
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHex(char c) { return IsDigit(c) || (AsciiLower(c) >= 'a' && AsciiLower(c) <= 'f'); }
 
 std::uint64_t HexValue(char c) {
-  return static_cast<std::uint64_t>(std::isdigit(static_cast<unsigned char>(c))
-                                        ? c - '0'
-                                        : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
+  return static_cast<std::uint64_t>(IsDigit(c) ? c - '0' : AsciiLower(c) - 'a' + 10);
 }
 
 // An origin-form target: visible ASCII only (no spaces, controls, raw non-ASCII or
@@ -54,12 +54,6 @@ bool IsValidTarget(std::string_view t) {
     if (c == '%' && (i + 2 >= t.size() || !IsHex(t[i + 1]) || !IsHex(t[i + 2]))) return false;
   }
   return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // Fields whose repetition would make the request ambiguous (two parties could each pick
@@ -224,8 +218,8 @@ bool RequestParser::ParseRequestLine(std::string_view line) {
   if (target[0] != '/' && !(target == "*" && method == "OPTIONS")) {
     return Fail(400, "the request target must be a path starting with /");
   }
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !std::isdigit(version[5]) ||
-      version[6] != '.' || !std::isdigit(version[7])) {
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !IsDigit(version[5]) ||
+      version[6] != '.' || !IsDigit(version[7])) {
     return Fail(400, "malformed HTTP version");
   }
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
@@ -250,7 +244,7 @@ bool RequestParser::ParseField(std::string_view line, std::uint32_t offset) {
   if (!IsFieldValue(raw_value)) {
     return Fail(400, "control characters in the value of header '" + std::string(name) + "'");
   }
-  const std::string_view value = Trim(raw_value);
+  const std::string_view value = TrimOws(raw_value);
   const auto value_pos = static_cast<std::uint32_t>(offset + (value.data() - line.data()));
   // Room for a usual request's fields at once, rather than growing by doubling.
   if (head_.fields_.empty()) head_.fields_.reserve(16);
@@ -277,8 +271,7 @@ bool RequestParser::CheckFraming() {
   if (length && coding) return Fail(400, "both Content-Length and Transfer-Encoding");
   if (length) {
     if (length->empty() || length->size() > 18 ||
-        !std::all_of(length->begin(), length->end(),
-                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        !std::all_of(length->begin(), length->end(), IsDigit)) {
       return Fail(400, "invalid Content-Length");
     }
     std::uint64_t n = 0;
@@ -298,7 +291,7 @@ bool RequestParser::CheckFraming() {
     std::string_view rest = *connection;
     while (!rest.empty()) {
       const std::size_t comma = rest.find(',');
-      const std::string_view option = Trim(rest.substr(0, comma));
+      const std::string_view option = TrimOws(rest.substr(0, comma));
       if (EqualsIgnoreCase(option, "close")) h.keep_alive_ = false;
       if (EqualsIgnoreCase(option, "keep-alive") && h.minor_version_ == 0) h.keep_alive_ = true;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
@@ -373,7 +366,7 @@ std::size_t RequestParser::FeedChunked(std::string_view data) {
           if (++digits > 15) return Fail(413, "chunk larger than the body limit"), used;
           size = size * 16 + HexValue(line_[digits - 1]);
         }
-        const std::string_view ext = Trim(std::string_view(line_).substr(digits));
+        const std::string_view ext = TrimOws(std::string_view(line_).substr(digits));
         if (digits == 0 || (!ext.empty() && ext[0] != ';') || !IsFieldValue(ext)) {
           return Fail(400, "malformed chunk size"), used;
         }

@@ -127,6 +127,11 @@ TEST_CASE("a chunked body is de-chunked, extensions and trailers dropped") {
       "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
   CHECK(p.body == "hello world");
+  // Sizes are hexadecimal in either case.
+  const Parsed hex = CheckAccepted(
+      "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "A\r\n0123456789\r\nb\r\nabcdefghijk\r\n0\r\n\r\n");
+  CHECK(hex.body == "0123456789abcdefghijk");
 }
 
 TEST_CASE("HTTP/1.0 closes by default and keeps alive when asked") {
@@ -149,7 +154,8 @@ TEST_CASE("two Content-Length headers are refused, even when they agree") {
 }
 
 TEST_CASE("an invalid Content-Length is refused") {
-  for (const char* value : {"-1", "1e3", "+3", "3 3", "", "0x10", "99999999999999999999"}) {
+  for (const char* value :
+       {"-1", "1e3", "+3", "3 3", "", "0x10", "99999999999999999999", "1\xb2"}) {
     CAPTURE(value);
     CheckRefused(std::string("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ") + value + "\r\n\r\n",
                  400);
@@ -203,6 +209,8 @@ TEST_CASE("a malformed request line is refused") {
   CheckRefused("GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400);
   CheckRefused("G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
   CheckRefused("GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400);
+  CheckRefused("GET / HTTP/\xb9.1\r\nHost: h\r\n\r\n",
+               400);  // A byte no digit, whatever the locale.
   CheckRefused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
 }
 
