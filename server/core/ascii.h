@@ -1,5 +1,6 @@
 // ASCII case folding for protocol tokens (header names, media types, auth schemes, hosts),
-// which compare case-insensitively in ASCII only, whatever the locale. Plain functions.
+// which compare case-insensitively in ASCII only, whatever the locale, and the trimming of
+// field values. Plain functions.
 #pragma once
 
 #include <array>
@@ -21,6 +22,13 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
+}
+
+// Without the optional whitespace (spaces and tabs) around a part of an HTTP field value.
+inline std::string_view TrimOws(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
 }
 
 }  // namespace livefeed

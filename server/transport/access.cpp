@@ -16,13 +16,13 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 }
 
 std::string BearerToken(std::string_view authorization) {
-  // The scheme is case-insensitive (RFC 9110 11.1); the token follows one or more spaces.
-  static constexpr std::string_view kScheme = "bearer";
-  if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') return {};
-  if (!EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) return {};
-  std::string_view token = authorization.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  return std::string(token);
+  // "Bearer <token>" (RFC 6750, section 2.1): the scheme in any case (RFC 9110 11.1), then
+  // spaces or tabs; whitespace around the value is not part of it.
+  authorization = TrimOws(authorization);
+  const std::size_t space = authorization.find_first_of(" \t");
+  if (space == std::string_view::npos) return {};
+  if (!EqualsIgnoreCase(authorization.substr(0, space), "bearer")) return {};
+  return std::string(TrimOws(authorization.substr(space)));
 }
 
 std::optional<Reply> CheckToken(const std::string& expected, const std::string& authorization,

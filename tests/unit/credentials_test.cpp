@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "transport/access.h"
+
 namespace livefeed {
 namespace {
 
@@ -19,6 +21,20 @@ TEST_CASE("a Bearer header carries the token, whatever the case of the scheme") 
                              "  Bearer   abc.def.ghi  ", "Bearer\tabc.def.ghi"}) {
     CAPTURE(header);
     CHECK(FindToken(With(header), "", kSubscribe) == "abc.def.ghi");
+  }
+}
+
+TEST_CASE("the fixed publish and subscribe tokens read the header the same way") {
+  for (const char* header :
+       {"Bearer s3cret", "bearer s3cret", "  Bearer   s3cret  ", "Bearer\ts3cret"}) {
+    CAPTURE(header);
+    CHECK_FALSE(CheckToken("s3cret", header, ""));
+  }
+  for (const char* header : {"Basic s3cret", "Bearer", "Bearers3cret", "Bearer s3cret2"}) {
+    CAPTURE(header);
+    const std::optional<Reply> refusal = CheckToken("s3cret", header, "");
+    REQUIRE(refusal);
+    CHECK((refusal->status == 401 || refusal->status == 403));
   }
 }
 
