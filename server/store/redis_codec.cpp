@@ -102,37 +102,41 @@ std::optional<News> DecodeNews(std::string_view payload) {
   return news;
 }
 
-RespCommand PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
-                           const std::vector<const AppendRequest*>& group) {
-  std::size_t drafts = 0, bytes = 0, idempotency_keys = 0;
+RespCommand ScriptArgs::Call(std::string_view verb, std::string_view script) const {
+  RespCommand call{verb, script};
+  call.Reserve(64 + script.size() + keys.size() + args.size());
+  call.Add(std::uint64_t{keys.count()});
+  return call.Append(keys).Append(args);
+}
+
+ScriptArgs PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
+                          const std::vector<const AppendRequest*>& group) {
+  std::size_t drafts = 0, bytes = 0;
   std::vector<std::string_view> channels;  // Each once, in the order first met.
   std::unordered_set<std::string_view> met;
   for (const AppendRequest* request : group) {
     drafts += request->drafts.size();
-    if (!request->idempotency_key.empty()) ++idempotency_keys;
-    bytes += request->idempotency_key.size() + request->fingerprint.size();
+    bytes += request->fingerprint.size();
     for (const ItemDraft& draft : request->drafts) {
       if (met.insert(draft.channel).second) channels.push_back(draft.channel);
       bytes += draft.channel.size() + draft.type.size() + draft.data_json.size();
     }
   }
-  RespCommand command;
-  // Each argument's framing is at most some 16 bytes: one allocation for the whole call.
-  command.Reserve(512 + 2 * bytes + 64 * (channels.size() + group.size() + 3 * drafts));
-  command.Add(std::uint64_t{6 + 2 * channels.size() + idempotency_keys});
-  for (const std::string* key :
-       {&keys.head, &keys.origin, &keys.seq, &keys.log, &keys.channels, &keys.log_meta}) {
-    command.Add(*key);
-  }
+  ScriptArgs call;
+  call.keys = {keys.head, keys.origin, keys.seq, keys.log, keys.channels, keys.log_meta};
   for (std::string_view channel : channels) {
-    command.Add(keys.Stream(channel)).Add(keys.Meta(channel));
+    call.keys.Add(keys.Stream(channel)).Add(keys.Meta(channel));
   }
   for (const AppendRequest* request : group) {
     if (!request->idempotency_key.empty()) {
-      command.Add(keys.Idempotency(request->idempotency_key));
+      call.keys.Add(keys.Idempotency(request->idempotency_key));
     }
   }
-  command.Add(keys.announce)
+  RespCommand& args = call.args;
+  // An argument's framing is some 16 bytes at most (a count of drafts, 8 more): one
+  // allocation for the whole group.
+  args.Reserve(256 + bytes + 24 * (channels.size() + 2 * group.size() + 3 * drafts));
+  args.Add(keys.announce)
       .Add(std::uint64_t{limits.max_items})
       .Add(std::uint64_t{limits.max_bytes})
       .Add(limits.max_age_us)
@@ -142,40 +146,39 @@ RespCommand PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
       .Add(std::uint64_t{group.size()})
       .Add(std::uint64_t{drafts})
       .Add(std::uint64_t{channels.size()});
-  for (std::string_view channel : channels) command.Add(channel);
+  for (std::string_view channel : channels) args.Add(channel);
   for (const AppendRequest* request : group) {
     const auto n = static_cast<std::int64_t>(request->drafts.size());
-    command.Add(request->fingerprint).Add(request->idempotency_key.empty() ? n : -n);
+    args.Add(request->fingerprint).Add(request->idempotency_key.empty() ? n : -n);
     for (const ItemDraft& draft : request->drafts) {
-      command.Add(draft.channel).Add(draft.type).Add(draft.data_json);
+      args.Add(draft.channel).Add(draft.type).Add(draft.data_json);
     }
   }
-  return command;
+  return call;
 }
 
-RespCommand ReadCommand(const RedisKeys& keys, const RedisLimits& limits,
-                        const ReadRequest& request) {
-  RespCommand command;
-  command.Add(std::uint64_t{4 + 2 * request.channels.size()});
-  command.Add(keys.head).Add(keys.origin).Add(keys.reclaimed).Add(keys.channels);
+ScriptArgs ReadCommand(const RedisKeys& keys, const RedisLimits& limits,
+                       const ReadRequest& request) {
+  ScriptArgs call;
+  call.keys = {keys.head, keys.origin, keys.reclaimed, keys.channels};
   for (const std::string& channel : request.channels) {
-    command.Add(keys.Stream(channel)).Add(keys.Meta(channel));
+    call.keys.Add(keys.Stream(channel)).Add(keys.Meta(channel));
   }
-  command.Add(request.since)
+  call.args.Add(request.since)
       .Add(std::uint64_t{std::min<std::size_t>(request.max_items, 100000)})
       .Add(std::uint64_t{std::min<std::size_t>(request.max_bytes, 1ULL << 40)})
       .Add(limits.max_age_us)
       .Add(std::uint64_t{limits.max_items})
       .Add(std::uint64_t{limits.max_bytes});
-  for (const std::string& channel : request.channels) command.Add(channel);
-  return command;
+  for (const std::string& channel : request.channels) call.args.Add(channel);
+  return call;
 }
 
-RespCommand SyncCommand(const RedisKeys& keys, std::uint64_t after, std::size_t count) {
-  RespCommand command{"6",      keys.head,     keys.origin,  keys.seq,
-                      keys.log, keys.log_meta, keys.channels};
-  command.Add(after).Add(std::uint64_t{count});
-  return command.Add(keys.prefix);
+ScriptArgs SyncCommand(const RedisKeys& keys, std::uint64_t after, std::size_t count) {
+  ScriptArgs call;
+  call.keys = {keys.head, keys.origin, keys.seq, keys.log, keys.log_meta, keys.channels};
+  call.args.Add(after).Add(std::uint64_t{count}).Add(keys.prefix);
+  return call;
 }
 
 std::optional<AppendResult> ParsePublishOutcome(const RedisReply& reply, AppendRequest& request) {

@@ -52,13 +52,21 @@ struct RedisLimits {
   std::size_t log_entries = 100000;
 };
 
-// A script's arguments after its sha (or text): numkeys, keys..., args... A publish command
-// carries a group of publishes (see PublishScript).
-RespCommand PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
-                           const std::vector<const AppendRequest*>& group);
-RespCommand ReadCommand(const RedisKeys& keys, const RedisLimits& limits,
-                        const ReadRequest& request);
-RespCommand SyncCommand(const RedisKeys& keys, std::uint64_t after, std::size_t count);
+// A script call's keys and arguments. Call() is the whole command, `verb` (EVALSHA or EVAL)
+// and `script` (its sha or text) first, then numkeys, taken from the keys themselves.
+struct ScriptArgs {
+  RespCommand keys;
+  RespCommand args;
+
+  RespCommand Call(std::string_view verb, std::string_view script) const;
+};
+
+// A publish command carries a group of publishes (see PublishScript).
+ScriptArgs PublishCommand(const RedisKeys& keys, const RedisLimits& limits,
+                          const std::vector<const AppendRequest*>& group);
+ScriptArgs ReadCommand(const RedisKeys& keys, const RedisLimits& limits,
+                       const ReadRequest& request);
+ScriptArgs SyncCommand(const RedisKeys& keys, std::uint64_t after, std::size_t count);
 
 // One publish's outcome in the publish script's reply (its drafts move into the items);
 // kUnavailable for anything unexpected, nullopt for 'again' (to be sent in the next group).

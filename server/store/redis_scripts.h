@@ -24,7 +24,7 @@ struct RedisKeys {
   std::string head, origin, seq, log, log_meta, channels, reclaimed, announce;
   std::string Stream(std::string_view channel) const { return Join("s:", channel); }
   std::string Meta(std::string_view channel) const { return Join("m:", channel); }
-  std::string Idempotency(const std::string& key) const { return prefix + "k:" + key; }
+  std::string Idempotency(std::string_view key) const { return Join("k:", key); }
 
   std::string prefix;
 

@@ -268,22 +268,19 @@ void RedisStore::FinishRead(const ReadRequest& request, const std::string& key,
   }
 }
 
-void RedisStore::SendScript(RespCommand args, const std::string& script, const std::string& sha,
+void RedisStore::SendScript(ScriptArgs args, const std::string& script, const std::string& sha,
                             RedisConnection::OnReply on_reply) {
-  auto shared = std::make_shared<RespCommand>(std::move(args));
-  const bool sent =
-      command_ &&
-      command_->Send(RespCommand{"EVALSHA", sha}.Append(*shared), [this, shared, &script, on_reply](
-                                                                      const RedisReply* reply) {
-        if (reply && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
-          if (!command_->Send(RespCommand{"EVAL", script}.Append(*shared), on_reply)) {
-            on_reply(nullptr);
-          }
-          return;
-        }
-        on_reply(reply);
-      });
-  if (!sent) on_reply(nullptr);
+  auto shared = std::make_shared<ScriptArgs>(std::move(args));
+  auto on_evalsha = [this, shared, &script, on_reply](const RedisReply* reply) {
+    if (reply && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0) {
+      if (!command_->Send(shared->Call("EVAL", script), on_reply)) on_reply(nullptr);
+      return;
+    }
+    on_reply(reply);
+  };
+  if (!command_ || !command_->Send(shared->Call("EVALSHA", sha), std::move(on_evalsha))) {
+    on_reply(nullptr);
+  }
 }
 
 void RedisStore::LoadScripts() {

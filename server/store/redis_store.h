@@ -98,10 +98,9 @@ class RedisStore final : public Store {
   void DoRead(const ReadRequest& request, ReadDone done);
   void FinishRead(const ReadRequest& request, const std::string& key, const RedisReply* reply);
   void Complete(const AppendDone& done, AppendResult result);
-  // EVALSHA `sha` with `args` (numkeys, keys, args), and after NOSCRIPT (SCRIPT FLUSH, a
-  // restarted Redis) once more as EVAL of `script`, which caches it again. `on_reply` may
-  // run before this returns.
-  void SendScript(RespCommand args, const std::string& script, const std::string& sha,
+  // EVALSHA `sha` with `args`, and after NOSCRIPT (SCRIPT FLUSH, a restarted Redis) once
+  // more as EVAL of `script`, which caches it again. `on_reply` may run before this returns.
+  void SendScript(ScriptArgs args, const std::string& script, const std::string& sha,
                   RedisConnection::OnReply on_reply);
   void LoadScripts();
   void UpdateHealth();

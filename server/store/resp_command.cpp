@@ -5,11 +5,11 @@
 namespace livefeed {
 namespace {
 
+// A number's decimal text, in `digits`.
 template <typename Number>
-void AppendNumber(std::string& out, Number n) {
-  char digits[24];
+std::string_view Decimal(char (&digits)[24], Number n) {
   const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, end);
+  return std::string_view(digits, static_cast<std::size_t>(end - digits));
 }
 
 }  // namespace
@@ -19,22 +19,22 @@ RespCommand::RespCommand(std::initializer_list<std::string_view> args) {
 }
 
 RespCommand& RespCommand::Add(std::string_view arg) {
-  args_ += '$';
-  AppendNumber(args_, arg.size());
+  char digits[24];
+  args_.append("$").append(Decimal(digits, arg.size()));
   args_.append("\r\n").append(arg).append("\r\n");
   ++count_;
   return *this;
 }
 
-template <typename Number>
-RespCommand& RespCommand::AddNumber(Number number) {
+RespCommand& RespCommand::Add(std::int64_t number) {
   char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
-  return Add(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  return Add(Decimal(digits, number));
 }
 
-RespCommand& RespCommand::Add(std::int64_t number) { return AddNumber(number); }
-RespCommand& RespCommand::Add(std::uint64_t number) { return AddNumber(number); }
+RespCommand& RespCommand::Add(std::uint64_t number) {
+  char digits[24];
+  return Add(Decimal(digits, number));
+}
 
 RespCommand& RespCommand::Append(const RespCommand& rest) {
   args_ += rest.args_;
@@ -51,11 +51,10 @@ std::string_view RespCommand::name() const {
 }
 
 std::string RespCommand::Bytes() const {
+  char digits[24];
   std::string bytes;
   bytes.reserve(args_.size() + 24);
-  bytes += '*';
-  AppendNumber(bytes, count_);
-  bytes.append("\r\n").append(args_);
+  bytes.append("*").append(Decimal(digits, count_)).append("\r\n").append(args_);
   return bytes;
 }
 

@@ -25,15 +25,14 @@ class RespCommand {
   void Reserve(std::size_t bytes) { args_.reserve(bytes); }
 
   std::size_t count() const { return count_; }
+  // The arguments' bytes (without the count).
+  std::size_t size() const { return args_.size(); }
   // The first argument (the command's name), for messages.
   std::string_view name() const;
   // The whole command: the number of arguments, then the arguments.
   std::string Bytes() const;
 
  private:
-  template <typename Number>
-  RespCommand& AddNumber(Number number);
-
   std::string args_;  // Each "$<length>\r\n<bytes>\r\n".
   std::size_t count_ = 0;
 };

@@ -84,8 +84,12 @@ TEST_CASE("codec: a group names each channel once, and a key only for a publish 
   const RedisKeys keys("p:");
   AppendRequest plain{{{"news", "", "1"}, {"sport", "t", "2"}}, "", "fp1"};
   AppendRequest keyed{{{"news", "", "3"}}, "k1", "fp2"};
-  const std::vector<std::string> args =
-      Arguments(PublishCommand(keys, RedisLimits{}, {&plain, &keyed}).Bytes());
+  const std::vector<std::string> call = Arguments(
+      PublishCommand(keys, RedisLimits{}, {&plain, &keyed}).Call("EVALSHA", "sha").Bytes());
+  REQUIRE(call.size() > 2);
+  CHECK(call[0] == "EVALSHA");
+  CHECK(call[1] == "sha");
+  const std::vector<std::string> args(call.begin() + 2, call.end());
   // numkeys, six fixed keys, two per channel, one Idempotency key.
   REQUIRE(args.size() > 11);
   CHECK(args[0] == "11");
