@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmark scripts. write_nchan_conf DIR PORT [DIRECTIVE...]: writes
 # DIR/nginx.conf for Debian's nginx with libnginx-mod-nchan as Nchan's documentation sets up a
 # publisher (/pub?id=CHANNEL), one worker, no access log, on 127.0.0.1:PORT, with a /healthz

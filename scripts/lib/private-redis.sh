@@ -1,11 +1,12 @@
+# shellcheck shell=bash
 # Sourced by the benchmark scripts. start_private_redis DIR NAME: starts a redis-server on a
 # free loopback port (the first port from a random start that it manages to bind: it exits
 # at once when the port is taken), with DIR as its directory and no persistence. Sets
 # redis_pid and redis_port; on failure says so as NAME and exits 2.
 start_private_redis() {
-  local dir=$1 name=$2 try
+  local dir=$1 name=$2
   mkdir -p "$dir"
-  for try in $(seq 20); do
+  for _ in $(seq 20); do
     redis_port=$((20000 + RANDOM % 20000))
     redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir" --save "" \
       --appendonly no --daemonize no --logfile "$dir/redis.log" &
