@@ -38,6 +38,29 @@ void RedisEventLoop::Post(std::function<void()> task) {
     if (woken_) return;
     woken_ = true;
   }
+  Wake();
+}
+
+void RedisEventLoop::PostBehindReply(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    posted_.push_back(std::move(task));
+    // The reply's turn runs every posted task (RunPosted takes them all).
+    if (woken_ || reply_expected_) return;
+    woken_ = true;
+  }
+  Wake();
+}
+
+void RedisEventLoop::ExpectReply(bool expected) {
+  // Tasks still behind a reply no longer expected need no wake either: this runs on the
+  // loop's thread, which does not sleep while posted_ holds any (MillisToNextTimer).
+  std::lock_guard lock(mu_);
+  reply_expected_ = expected;
+}
+
+void RedisEventLoop::Wake() {
+  wakes_.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
@@ -47,8 +70,7 @@ void RedisEventLoop::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  Wake();
 }
 
 void RedisEventLoop::Run() {

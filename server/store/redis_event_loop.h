@@ -4,6 +4,7 @@
 // run there).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -30,6 +31,15 @@ class RedisEventLoop {
   void Stop();
   // Thread-safe: runs `task` on the loop's thread, in posting order.
   void Post(std::function<void()> task);
+  // Thread-safe: as Post, but while the loop expects a reply (ExpectReply) the task waits for
+  // the turn that reply wakes, without waking the loop itself: work that would only queue
+  // behind that reply costs no extra wake-up of the loop's thread.
+  void PostBehindReply(std::function<void()> task);
+  // Loop thread: whether a reply the loop waits for (one that will end epoll_wait) is
+  // outstanding. Every PostBehindReply task runs no later than the turn after it is cleared.
+  void ExpectReply(bool expected);
+  // Thread-safe: how often a post or Stop has woken the loop (written its eventfd).
+  std::uint64_t wakes() const { return wakes_.load(std::memory_order_relaxed); }
   // Loop thread: runs `task` at the end of this turn, after the events, timers and posted
   // tasks (and before the loop waits again), so that what they all queued goes out together.
   void AtTurnEnd(std::function<void()> task) { turn_end_.push_back(std::move(task)); }
@@ -50,6 +60,7 @@ class RedisEventLoop {
     int fd;
     std::function<void(std::uint32_t)> on_event;
   };
+  void Wake();  // Writes the eventfd: epoll_wait returns.
   void RunPosted();
   void RunTurnEnd();
   void RunDueTimers();
@@ -67,6 +78,8 @@ class RedisEventLoop {
   std::vector<std::function<void()>> posted_;  // Guarded by mu_.
   bool stopping_ = false;                      // Guarded by mu_.
   bool woken_ = false;  // Guarded by mu_: the eventfd is written and posted_ not yet taken.
+  bool reply_expected_ = false;  // Guarded by mu_: see ExpectReply.
+  std::atomic<std::uint64_t> wakes_{0};
 };
 
 }  // namespace livefeed

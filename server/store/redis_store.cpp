@@ -86,10 +86,14 @@ void RedisStore::Stop() {
   thread_.join();
 }
 
-bool RedisStore::PostOperation(std::function<void()> task) {
+bool RedisStore::PostOperation(std::function<void()> task, bool behind_publish) {
   std::lock_guard lock(post_mu_);
   if (stopping_) return false;
-  loop_.Post(std::move(task));
+  if (behind_publish) {
+    loop_.PostBehindReply(std::move(task));
+  } else {
+    loop_.Post(std::move(task));
+  }
   return true;
 }
 
@@ -102,7 +106,9 @@ std::optional<AppendResult> RedisStore::Append(AppendRequest request, AppendDone
     return AppendResult{StoreStatus::kBusy, {}, false};
   }
   auto shared = std::make_shared<AppendRequest>(std::move(request));
-  if (!PostOperation([this, shared, done] { DoAppend(shared, done); })) {
+  // A publish that comes while a publish call is at Redis only queues for the next call,
+  // which that call's reply sends: it need not wake the store's thread before then.
+  if (!PostOperation([this, shared, done] { DoAppend(shared, done); }, true)) {
     --in_flight_;
     return AppendResult{StoreStatus::kUnavailable, {}, false};
   }
@@ -141,10 +147,10 @@ void RedisStore::SendAppends() {
     auto group = std::make_shared<std::vector<PendingAppend>>(TakeGroup());
     std::vector<const AppendRequest*> requests;
     for (const PendingAppend& append : *group) requests.push_back(append.request.get());
-    ++publish_calls_;
+    if (publish_calls_++ == 0) loop_.ExpectReply(true);
     SendScript(PublishCommand(keys_, options_.limits, requests), PublishScript(), publish_sha_,
                [this, group](const RedisReply* reply) {
-                 --publish_calls_;
+                 if (--publish_calls_ == 0) loop_.ExpectReply(false);
                  FinishAppends(*group, reply);
                  SendAppends();
                });

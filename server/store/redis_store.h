@@ -105,7 +105,9 @@ class RedisStore final : public Store {
   void LoadScripts();
   void UpdateHealth();
   // Posts `task` to the loop unless the store is stopping; false then.
-  bool PostOperation(std::function<void()> task);
+  // `behind_publish`: a publish, which may wait for the reply of the publish call at Redis
+  // (RedisEventLoop::PostBehindReply) rather than wake the store's thread.
+  bool PostOperation(std::function<void()> task, bool behind_publish = false);
 
   // Loop thread: announcements, catch-up and the probe (redis_sync.cpp).
   void OnSubscriberReady();
