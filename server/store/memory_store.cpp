@@ -67,25 +67,36 @@ StoreStatus MemoryStore::CheckRoom(const std::vector<ItemPtr>& items) {
   struct Need {
     std::size_t items = 0, bytes = 0;
   };
+  const auto check = [&](std::size_t total, const auto& per_channel) {
+    // Only evicting (part of) the publish itself would make room for it.
+    if (total > limits_.memory_limit) return StoreStatus::kTooLarge;
+    std::size_t new_channels = 0;
+    for (const auto& [name, need] : per_channel) {
+      if (need.bytes > limits_.max_bytes || need.items > limits_.max_items) {
+        return StoreStatus::kTooLarge;
+      }
+      if (!channels_.count(name)) ++new_channels;
+    }
+    if (channels_.size() + new_channels > limits_.max_channels) return StoreStatus::kFull;
+    return StoreStatus::kOk;
+  };
+  if (items.empty()) return StoreStatus::kOk;
   std::size_t total = 0;
+  for (const ItemPtr& item : items) total += item->footprint();
+  // Most publishes write to one channel: counted without building a map.
+  const std::string_view first = items.front()->channel;
+  if (std::all_of(items.begin(), items.end(),
+                  [&](const ItemPtr& item) { return item->channel == first; })) {
+    const std::pair<std::string_view, Need> one[] = {{first, {items.size(), total}}};
+    return check(total, one);
+  }
   std::map<std::string_view, Need> per_channel;
   for (const ItemPtr& item : items) {
-    total += item->footprint();
     Need& need = per_channel[item->channel];
     ++need.items;
     need.bytes += item->footprint();
   }
-  // Only evicting (part of) the publish itself would make room for it.
-  if (total > limits_.memory_limit) return StoreStatus::kTooLarge;
-  std::size_t new_channels = 0;
-  for (const auto& [name, need] : per_channel) {
-    if (need.bytes > limits_.max_bytes || need.items > limits_.max_items) {
-      return StoreStatus::kTooLarge;
-    }
-    if (!channels_.count(name)) ++new_channels;
-  }
-  if (channels_.size() + new_channels > limits_.max_channels) return StoreStatus::kFull;
-  return StoreStatus::kOk;
+  return check(total, per_channel);
 }
 
 void MemoryStore::Keep(const ItemPtr& item) {
@@ -113,12 +124,17 @@ void MemoryStore::Keep(const ItemPtr& item) {
 void MemoryStore::EvictOldest(Channels_::iterator it) {
   Channel& channel = it->second;
   const ItemPtr& front = channel.items.front();
-  oldest_.erase({front->id, &it->first});
+  // The channel's entry moves to its next item: its node is reused, not freed and made
+  // again (this runs for nearly every publish once a channel's backlog is full).
+  auto entry = oldest_.extract({front->id, &it->first});
   channel.evicted_upto = front->id;
   channel.bytes -= front->footprint();
   retained_bytes_ -= front->footprint();
   channel.items.pop_front();
-  if (!channel.items.empty()) oldest_.emplace(FrontId(channel.items), &it->first);
+  if (!channel.items.empty()) {
+    entry.value().first = FrontId(channel.items);
+    oldest_.insert(std::move(entry));
+  }
   evictions_.fetch_add(1, std::memory_order_relaxed);
 }
 
