@@ -11,13 +11,13 @@ void IdentifyRequest(Connection& connection, const RequestHead* head, const Rout
     connection.method.assign(head->method());
     connection.target.assign(head->target());  // Its tokens are redacted in the log.
     connection.client = routes.ClientAddress(connection.peer, *head);
-    connection.request_id = ChooseRequestId(head->Get("x-request-id").value_or(""));
+    ChooseRequestId(head->Get("x-request-id").value_or(""), connection.request_id);
     connection.extra_lines.assign(routes.CorsLines(*head));
   } else {
     // What could not be read has no id of its own; its method, if its head was read.
     if (connection.method.empty()) connection.method.assign(1, '-');
     connection.client = connection.peer;
-    connection.request_id = NewRequestId();
+    NewRequestId(connection.request_id);
     connection.extra_lines.clear();
   }
   connection.extra_lines.append("X-Request-Id: ").append(connection.request_id).append("\r\n");

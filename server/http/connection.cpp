@@ -49,6 +49,21 @@ void Connection::Queue(Bytes bytes) {
   out.push_back(std::move(bytes));
 }
 
+std::string& Connection::ReplyBuffer() {
+  if (!reply_buffer_ || reply_buffer_.use_count() > 1) {
+    reply_buffer_ = std::make_shared<std::string>();
+  }
+  reply_buffer_->clear();
+  return *reply_buffer_;
+}
+
+void Connection::QueueReplyBuffer() {
+  // A large answer's buffer is not kept for the next: it goes with the answer.
+  constexpr std::size_t kKeptCapacity = 4096;
+  if (reply_buffer_->capacity() > kKeptCapacity) return Queue(Bytes(std::move(reply_buffer_)));
+  Queue(Bytes(reply_buffer_));
+}
+
 Connection::Flushed Connection::Flush(Clock::time_point now) {
   while (!out.empty()) {
     constexpr std::size_t kMaxParts = 64;

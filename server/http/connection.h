@@ -49,6 +49,11 @@ struct Connection {
 
   void Queue(Bytes bytes);
   void Queue(std::string bytes) { Queue(std::make_shared<const std::string>(std::move(bytes))); }
+  // A buffer to write an answer into, then QueueReplyBuffer(): the one the connection's
+  // last answer used, cleared, once that is sent. A connection answering request after
+  // request (a publisher) allocates for none of them.
+  std::string& ReplyBuffer();
+  void QueueReplyBuffer();
   enum class Flushed { kAll, kPartial, kFailed };
   // Writes what is queued without blocking.
   Flushed Flush(Clock::time_point now);
@@ -92,6 +97,8 @@ struct Connection {
   bool dry_ = false;
   std::size_t in_pos = 0;
   std::deque<Bytes> out;
+  // Shared with `out` while queued: reused only when this is its only owner.
+  std::shared_ptr<std::string> reply_buffer_;
   std::size_t out_front_sent = 0;
   std::size_t out_bytes = 0;  // Queued and not yet sent.
 };

@@ -220,13 +220,14 @@ void HttpLoop::StartStream(Connection& connection, SseSession session) {
 }
 
 void HttpLoop::Respond(Connection& connection, const Reply& reply) {
-  // The head and the body in one buffer: one allocation, one copy, one part to send.
-  std::string bytes;
+  // The head and the body in one buffer (the connection's, reused): one copy, one part to
+  // send.
+  std::string& bytes = connection.ReplyBuffer();
   bytes.reserve(256 + connection.extra_lines.size() + reply.body.size());
   AppendResponseHead(bytes, HeadOf(connection, reply, reply.body.size()));
   if (!connection.head_only) bytes += reply.body;
   const std::size_t size = bytes.size();
-  connection.Queue(std::move(bytes));
+  connection.QueueReplyBuffer();
   Finish(connection, reply.status, size);
 }
 

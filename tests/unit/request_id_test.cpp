@@ -10,6 +10,19 @@
 namespace livefeed {
 namespace {
 
+std::string ChooseRequestId(std::string_view incoming) {
+  // Written over what an earlier request left, as a connection does.
+  std::string id = "an earlier request's id, longer than any new one";
+  livefeed::ChooseRequestId(incoming, id);
+  return id;
+}
+
+std::string NewRequestId() {
+  std::string id = "x";
+  livefeed::NewRequestId(id);
+  return id;
+}
+
 bool IsNewId(const std::string& id) {
   return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
