@@ -1,6 +1,7 @@
 #include "http/routes.h"
 
 #include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "http/admin_routes.h"
@@ -25,7 +26,8 @@ Reply MethodNotAllowed(std::string_view method, std::string_view path, const cha
 std::optional<QueryParams> Query(const RequestHead& head) {
   std::optional<FormFields> fields = DecodeForm(head.query());
   if (!fields) return std::nullopt;
-  return QueryParams(fields->begin(), fields->end());
+  return QueryParams(std::make_move_iterator(fields->begin()),
+                     std::make_move_iterator(fields->end()));
 }
 
 Outcome Answer(Reply reply) { return Outcome::Of(std::move(reply)); }
@@ -167,11 +169,11 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
     return refuse(Error(415, "Content-Encoding is not accepted: send the body uncompressed"));
   }
   if (PublishMediaOf(head.Get("content-type").value_or("")) == PublishMedia::kOther) {
-    return refuse(Error(415,
-                        "Content-Type must be application/json or "
-                        "application/x-www-form-urlencoded, got '" +
-                            std::string(head.Get("content-type").value_or("").substr(0, 80)) +
-                            "'"));
+    return refuse(Error(
+        415,
+        "Content-Type must be application/json or "
+        "application/x-www-form-urlencoded, got '" +
+            std::string(head.Get("content-type").value_or("").substr(0, 80)) + "'"));
   }
   if (!head.chunked() && !head.content_length()) {
     // Without a length the body would be read until the client closes.
@@ -200,7 +202,8 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, const std::str
   const bool cors_path = endpoint == Endpoint::kPublish || endpoint == Endpoint::kPoll ||
                          endpoint == Endpoint::kStream;
   if (method == "OPTIONS" && live_->cors.enabled() && cors_path) {
-    return Answer(AnswerPreflight(live_->cors, std::string(head.Get("origin").value_or("")),
+    return Answer(AnswerPreflight(live_->cors,
+                                  std::string(head.Get("origin").value_or("")),
                                   endpoint == Endpoint::kPublish));
   }
   if (auto wrong = WrongMethod(endpoint, method, head.path())) return Answer(std::move(*wrong));
@@ -245,8 +248,9 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, const std::st
                         Later later, const Subscribers& subscribers) const {
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
-  PublishRequest request{std::string(head.Get("content-type").value_or("")), std::move(body),
-                         std::move(*params), std::string(head.Get("idempotency-key").value_or(""))};
+  PublishRequest request{head.Get("content-type").value_or(""), std::move(body),
+                         std::move(*params),
+                         std::string(head.Get("idempotency-key").value_or(""))};
   ParsedPublish parsed = ParsePublish(request, live_->max_batch);
   if (!parsed.ok) return Answer(std::move(parsed.error));
   if (!authorizer_.enabled()) return Append(std::move(parsed), std::move(later), subscribers);
@@ -319,8 +323,8 @@ Outcome Routes::Stream(const RequestHead& head, const std::string& client,
   }
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
-  SseSession::Opened opened =
-      SseSession::Open(*params, std::string(head.Get("last-event-id").value_or("")), live_->sse);
+  SseSession::Opened opened = SseSession::Open(
+      *params, std::string(head.Get("last-event-id").value_or("")), live_->sse);
   if (!opened.session) return Answer(std::move(opened.error));
   if (auto refusal = RefuseWithoutNow(opened.session->from_now())) {
     return Answer(std::move(*refusal));
@@ -419,8 +423,9 @@ std::string Routes::CorsLines(const RequestHead& head) const {
     return {};
   }
   std::string lines;
-  for (const auto& [name, value] : live_->cors.ResponseHeaders(
-           std::string(head.Get("origin").value_or("")), endpoint == Endpoint::kPublish)) {
+  for (const auto& [name, value] :
+       live_->cors.ResponseHeaders(std::string(head.Get("origin").value_or("")),
+                                   endpoint == Endpoint::kPublish)) {
     lines += name + ": " + value + "\r\n";
   }
   return lines;

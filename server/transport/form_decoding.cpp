@@ -1,6 +1,7 @@
 #include "transport/form_decoding.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace livefeed {
 namespace {
@@ -15,20 +16,24 @@ int HexValue(char c) {
 std::optional<std::string> PercentDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
+  // Runs of characters taken as they are (nearly all of them) are appended whole.
+  std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '+' && text[i] != '%') continue;
+    out.append(text.substr(run, i - run));
     if (text[i] == '+') {
       out += ' ';
-    } else if (text[i] == '%') {
+    } else {
       if (i + 2 >= text.size()) return std::nullopt;
       const int hi = HexValue(text[i + 1]);
       const int lo = HexValue(text[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);
       i += 2;
-    } else {
-      out += text[i];
     }
+    run = i + 1;
   }
+  out.append(text.substr(run));
   if (!IsValidUtf8(out)) return std::nullopt;
   return out;
 }
@@ -38,6 +43,15 @@ std::optional<std::string> PercentDecode(std::string_view text) {
 bool IsValidUtf8(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
+    // ASCII, eight bytes at a time: none has its high bit set.
+    std::uint64_t eight;
+    if (i + sizeof eight <= text.size()) {
+      std::memcpy(&eight, text.data() + i, sizeof eight);
+      if ((eight & 0x8080808080808080ull) == 0) {
+        i += sizeof eight;
+        continue;
+      }
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     std::size_t extra;
     std::uint32_t code;

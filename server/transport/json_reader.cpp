@@ -1,5 +1,6 @@
 #include "transport/json_reader.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -181,6 +182,7 @@ bool JsonReader::CopyNumber(std::string& out) {
   } else {
     return Fail("malformed number");
   }
+  const std::size_t integer_end = i;
   if (i < text_.size() && text_[i] == '.') {
     if (++i >= text_.size() || !IsDigit(text_[i])) return pos_ = i, Fail("malformed number");
     while (i < text_.size() && IsDigit(text_[i])) ++i;
@@ -191,11 +193,15 @@ bool JsonReader::CopyNumber(std::string& out) {
     if (i >= text_.size() || !IsDigit(text_[i])) return pos_ = i, Fail("malformed number");
     while (i < text_.size() && IsDigit(text_[i])) ++i;
   }
+  // An integer (no fraction, no exponent) of fewer than 300 digits is finite as a double;
+  // anything else is read to know.
   double value = 0;
-  const auto [end, ec] = std::from_chars(text_.data() + start, text_.data() + i, value);
-  // Readers turn 1e999 into infinity or an error: refused here, like any unreadable value.
-  if (ec == std::errc::result_out_of_range || !std::isfinite(value)) {
-    return Fail("number out of range");
+  if (i != integer_end || i - start >= 300) {
+    const auto [end, ec] = std::from_chars(text_.data() + start, text_.data() + i, value);
+    // Readers turn 1e999 into infinity or an error: refused here, like any unreadable value.
+    if (ec == std::errc::result_out_of_range || !std::isfinite(value)) {
+      return Fail("number out of range");
+    }
   }
   out.append(text_.substr(start, i - start));
   pos_ = i;
@@ -219,6 +225,10 @@ bool JsonReader::ReadValue(std::string& out, int depth) {
   enum class Expect { kValue, kValueOrClose, kKeyOrClose, kKey, kColon, kCommaOrClose };
   Expect expect = Expect::kValue;
   open_.clear();
+  // Room for a usual value at once, rather than growing by doubling from a few bytes; a
+  // value can be no longer than what is left of the text.
+  constexpr std::size_t kUsualValueBytes = 256;
+  out.reserve(out.size() + std::min(text_.size() - pos_, kUsualValueBytes));
   for (;;) {
     const char c = Peek();
     if (c == '\0' && pos_ >= text_.size()) return Fail("unexpected end of input");

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace livefeed {
 
@@ -48,7 +47,9 @@ class JsonReader {
   std::size_t pos_ = 0;
   const int max_depth_;
   std::string error_;
-  std::vector<char> open_;  // The containers ReadValue has open: '{' or '['.
+  // The containers ReadValue has open: '{' or '['. A string, whose inline room holds the
+  // usual few levels without an allocation.
+  std::string open_;
 };
 
 }  // namespace livefeed

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "core/ascii.h"
@@ -24,37 +25,41 @@ ParsedPublish Bad(int status, const std::string& message) {
 constexpr std::string_view kJsonType = "application/json";
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 
-// Settles the item's channel from the body's and the query's, which must agree.
-ParsedPublish SetChannel(ParsedPublish parsed, const std::string& from_body, bool body_has,
-                         const QueryParams& params) {
-  if (!parsed.ok) return parsed;
-  const auto query_count = params.count("channel");
-  if (query_count > 1) return Bad(400, "parameter 'channel' given more than once");
-  std::string channel = body_has ? from_body : std::string(kDefaultChannel);
-  if (query_count == 1) {
-    const std::string& from_query = params.find("channel")->second;
+// Settles the item's channel from the body's and the query's, which must agree. In place:
+// a publish is not moved from step to step.
+void SetChannel(ParsedPublish& parsed, const std::string& from_body, bool body_has,
+                const QueryParams& params) {
+  if (!parsed.ok) return;
+  const auto [first, last] = params.equal_range("channel");
+  if (first != last && std::next(first) != last) {
+    parsed = Bad(400, "parameter 'channel' given more than once");
+    return;
+  }
+  const std::string* channel = body_has ? &from_body : nullptr;
+  if (first != last) {
+    const std::string& from_query = first->second;
     if (body_has && from_query != from_body) {
-      return Bad(400, "the channel in the query and in the body differ");
+      parsed = Bad(400, "the channel in the query and in the body differ");
+      return;
     }
-    channel = from_query;
+    channel = &from_query;
   }
-  if (!IsValidChannelName(channel)) {
-    return Bad(400, "invalid channel name '" + channel.substr(0, 80) + "': use " +
-                        kChannelCharsetDescription);
+  std::string& draft_channel = parsed.append.drafts.back().channel;
+  draft_channel = channel ? *channel : std::string(kDefaultChannel);
+  if (!IsValidChannelName(draft_channel)) {
+    parsed = Bad(400, "invalid channel name '" + draft_channel.substr(0, 80) + "': use " +
+                          kChannelCharsetDescription);
   }
-  parsed.append.drafts.back().channel = channel;
-  return parsed;
 }
 
-ParsedPublish CheckType(ParsedPublish parsed) {
+void CheckType(ParsedPublish& parsed) {
   // Types become SSE event names, so they keep to the channel charset (no newlines).
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) return;
   const std::string& type = parsed.append.drafts.back().type;
   if (!type.empty() && !IsValidChannelName(type)) {
-    return Bad(400, std::string("invalid type '") + type.substr(0, 80) + "': use " +
-                        kChannelCharsetDescription);
+    parsed = Bad(400, std::string("invalid type '") + type.substr(0, 80) + "': use " +
+                          kChannelCharsetDescription);
   }
-  return parsed;
 }
 
 ParsedPublish Malformed(const JsonReader& reader) {
@@ -100,7 +105,9 @@ ParsedPublish ReadItem(JsonReader& reader, int depth, const QueryParams& params)
     if (!reader.Consume('}')) return reader.Fail("expected ',' or '}'"), Malformed(reader);
   }
   if (!has_data) return Bad(400, "the field \"data\" is required");
-  return CheckType(SetChannel(std::move(parsed), channel, has_channel, params));
+  SetChannel(parsed, channel, has_channel, params);
+  CheckType(parsed);
+  return parsed;
 }
 
 // A batch: `[item, item, ...]`, all or nothing.
@@ -177,7 +184,9 @@ ParsedPublish ParseForm(const PublishRequest& request) {
     }
   }
   parsed.append.drafts.back().data_json = data.dump();
-  return CheckType(SetChannel(std::move(parsed), channel, has_channel, request.params));
+  SetChannel(parsed, channel, has_channel, request.params);
+  CheckType(parsed);
+  return parsed;
 }
 
 // Identifies a request's content for the idempotency check: a retry carries the same, a
@@ -242,7 +251,7 @@ ParsedPublish ParsePublish(const PublishRequest& request, std::size_t max_batch)
     return Bad(415,
                "Content-Type must be application/json or application/x-www-form-urlencoded, "
                "got '" +
-                   request.content_type.substr(0, 80) + "'");
+                   std::string(request.content_type.substr(0, 80)) + "'");
   }
   if (parsed.ok && !key.empty()) {
     parsed.append.idempotency_key = key;

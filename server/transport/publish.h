@@ -15,7 +15,8 @@
 namespace livefeed {
 
 struct PublishRequest {
-  std::string content_type;  // As sent; may be empty.
+  // As sent; may be empty. A view of the request's head, which outlives the parse.
+  std::string_view content_type;
   std::string body;
   QueryParams params;
   std::string idempotency_key;  // Idempotency-Key header; empty when not sent.

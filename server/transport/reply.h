@@ -2,6 +2,7 @@
 // Transports build replies without touching sockets, so they are tested as plain functions.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -10,8 +11,9 @@
 
 namespace livefeed {
 
-// Query parameters as the HTTP layer parsed them; a name may repeat.
-using QueryParams = std::multimap<std::string, std::string>;
+// Query parameters as the HTTP layer parsed them; a name may repeat. Looked up by a
+// literal name without making a string of it.
+using QueryParams = std::multimap<std::string, std::string, std::less<>>;
 
 struct Reply {
   int status = 200;

@@ -20,8 +20,8 @@ constexpr std::int64_t kSomeTimeUs = 1'700'000'000'000'000;
 constexpr char kJson[] = "application/json";
 constexpr char kForm[] = "application/x-www-form-urlencoded";
 
-PublishRequest Request(std::string content_type, std::string body, QueryParams params = {}) {
-  return {std::move(content_type), std::move(body), std::move(params), ""};
+PublishRequest Request(std::string_view content_type, std::string body, QueryParams params = {}) {
+  return {content_type, std::move(body), std::move(params), ""};
 }
 
 // The draft's data as JSON, so that key order and spacing do not matter.
