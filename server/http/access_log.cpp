@@ -11,7 +11,7 @@ void IdentifyRequest(Connection& connection, const RequestHead* head, const Rout
     connection.method.assign(head->method());
     connection.target.assign(head->target());  // Its tokens are redacted in the log.
     connection.client = routes.ClientAddress(connection.peer, *head);
-    ChooseRequestId(head->Get("x-request-id").value_or(""), connection.request_id);
+    ChooseRequestId(head->Get(KnownField::kXRequestId).value_or(""), connection.request_id);
     connection.extra_lines.assign(routes.CorsLines(*head));
   } else {
     // What could not be read has no id of its own; its method, if its head was read.

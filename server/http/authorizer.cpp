@@ -22,7 +22,7 @@ bool IsCookieField(std::string_view name) { return EqualsIgnoreCase(name, "cooki
 // ?token= given.
 Credentials CredentialsOf(const RequestHead& head, std::string_view query_token) {
   Credentials credentials;
-  credentials.authorization = std::string(head.Get("authorization").value_or(""));
+  credentials.authorization = std::string(head.Get(KnownField::kAuthorization).value_or(""));
   // Cookies may come in several fields (HTTP/2 splits them, RFC 9113 8.2.3, and not
   // every proxy joins them again): together they are one list.
   for (std::size_t i = 0; i < head.field_count(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "core/ascii.h"
@@ -27,13 +28,49 @@ bool IsToken(std::string_view s) {
   return true;
 }
 
-// Field values: visible ASCII, obs-text, space and tab. No NUL, CR, LF or other controls.
-bool IsFieldValue(std::string_view s) {
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 ? c != '\t' : c == 0x7f) return false;
+// Eight bytes at a time (SWAR, as in "Bit Twiddling Hacks"): each is nonzero when some byte
+// of `x` is below `n` (n <= 128), equal to `c`, or above `n` (n <= 127). Exact as to
+// whether one exists, which is all that is asked.
+constexpr std::uint64_t kEachByte = 0x0101010101010101ull;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+constexpr std::uint64_t AnyBelow(std::uint64_t x, unsigned n) {
+  return (x - kEachByte * n) & ~x & kHighBits;
+}
+constexpr std::uint64_t AnyEqual(std::uint64_t x, unsigned char c) {
+  return AnyBelow(x ^ (kEachByte * c), 1);
+}
+constexpr std::uint64_t AnyAbove(std::uint64_t x, unsigned n) {
+  return ((x + kEachByte * (127 - n)) | x) & kHighBits;
+}
+
+// True if `byte_ok(text, i)` holds at every position. Runs of eight that `plain` vouches
+// for (every byte one that byte_ok accepts wherever it stands) are passed at once: field
+// values and targets are long, and this runs for each of their bytes.
+template <typename Plain, typename ByteOk>
+bool AllBytes(std::string_view text, Plain plain, ByteOk byte_ok) {
+  std::size_t i = 0;
+  for (; i + sizeof(std::uint64_t) <= text.size(); i += sizeof(std::uint64_t)) {
+    std::uint64_t eight;
+    std::memcpy(&eight, text.data() + i, sizeof eight);
+    if (plain(eight)) continue;
+    for (std::size_t k = i; k < i + sizeof eight; ++k) {
+      if (!byte_ok(text, k)) return false;
+    }
+  }
+  for (; i < text.size(); ++i) {
+    if (!byte_ok(text, i)) return false;
   }
   return true;
+}
+
+// Field values: visible ASCII, obs-text, space and tab. No NUL, CR, LF or other controls.
+bool IsFieldValue(std::string_view s) {
+  return AllBytes(
+      s, [](std::uint64_t x) { return (AnyBelow(x, 0x20) | AnyEqual(x, 0x7f)) == 0; },
+      [](std::string_view text, std::size_t i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        return c < 0x20 ? c == '\t' : c != 0x7f;
+      });
 }
 
 // ASCII digits only, whatever the locale (and no <cctype> call on a byte that may be
@@ -48,19 +85,32 @@ std::uint64_t HexValue(char c) {
 // An origin-form target: visible ASCII only (no spaces, controls, raw non-ASCII or
 // fragment), percent escapes well formed.
 bool IsValidTarget(std::string_view t) {
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const auto c = static_cast<unsigned char>(t[i]);
-    if (c <= 0x20 || c >= 0x7f || c == '#') return false;
-    if (c == '%' && (i + 2 >= t.size() || !IsHex(t[i + 1]) || !IsHex(t[i + 2]))) return false;
-  }
-  return true;
+  return AllBytes(
+      t,
+      [](std::uint64_t x) {
+        return (AnyBelow(x, 0x21) | AnyAbove(x, 0x7e) | AnyEqual(x, '#') | AnyEqual(x, '%')) == 0;
+      },
+      [](std::string_view text, std::size_t i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c <= 0x20 || c >= 0x7f || c == '#') return false;
+        return c != '%' || (i + 2 < text.size() && IsHex(text[i + 1]) && IsHex(text[i + 2]));
+      });
 }
 
-// Fields whose repetition would make the request ambiguous (two parties could each pick
-// a different one): refused rather than guessed.
-constexpr std::array<std::string_view, 10> kSingletons = {
-    "host",   "content-length", "transfer-encoding", "content-type", "content-encoding",
-    "expect", "authorization",  "idempotency-key",   "origin",       "last-event-id"};
+// The known fields' names, lower-case, in the order of KnownField.
+constexpr std::array<std::string_view, kKnownFields> kKnownNames = {
+    "host",       "content-length", "transfer-encoding", "content-type",    "content-encoding",
+    "expect",     "authorization",  "idempotency-key",   "origin",          "last-event-id",
+    "connection", "x-request-id",   "x-real-ip",         "x-forwarded-for", "accept-encoding"};
+
+KnownField ClassifyField(std::string_view name) {
+  for (std::size_t i = 0; i < kKnownNames.size(); ++i) {
+    if (EqualsIgnoreCase(name, kKnownNames[i])) return static_cast<KnownField>(i);
+  }
+  return KnownField::kOther;
+}
+
+bool MayRepeat(KnownField field) { return field >= KnownField::kConnection; }
 
 constexpr std::size_t kMaxLeadingBlankLines = 4;
 
@@ -78,6 +128,9 @@ std::string_view RequestHead::query() const {
 }
 
 std::optional<std::string_view> RequestHead::Get(std::string_view name) const {
+  if (const KnownField known = ClassifyField(name); known != KnownField::kOther) {
+    return Get(known);
+  }
   for (const FieldSpan& f : fields_) {
     if (f.name.len == name.size() && EqualsIgnoreCase(View(f.name), name)) return View(f.value);
   }
@@ -246,6 +299,14 @@ bool RequestParser::ParseField(std::string_view line, std::uint32_t offset) {
   }
   const std::string_view value = TrimOws(raw_value);
   const auto value_pos = static_cast<std::uint32_t>(offset + (value.data() - line.data()));
+  if (const KnownField known = ClassifyField(name); known != KnownField::kOther) {
+    std::uint32_t& first = head_.first_[static_cast<std::size_t>(known)];
+    if (first != 0 && !MayRepeat(known)) {
+      return Fail(400, "more than one " +
+                           std::string(kKnownNames[static_cast<std::size_t>(known)]) + " header");
+    }
+    if (first == 0) first = static_cast<std::uint32_t>(head_.fields_.size() + 1);
+  }
   // Room for a usual request's fields at once, rather than growing by doubling.
   if (head_.fields_.empty()) head_.fields_.reserve(16);
   head_.fields_.push_back({{offset, static_cast<std::uint32_t>(name.size())},
@@ -254,20 +315,14 @@ bool RequestParser::ParseField(std::string_view line, std::uint32_t offset) {
 }
 
 bool RequestParser::CheckFraming() {
+  // A field that may not repeat was refused as it came (ParseField).
   RequestHead& h = head_;
-  std::array<int, kSingletons.size()> seen{};
-  for (std::size_t i = 0; i < h.field_count(); ++i) {
-    const std::string_view name = h.field(i).name;
-    for (std::size_t s = 0; s < kSingletons.size(); ++s) {
-      if (EqualsIgnoreCase(name, kSingletons[s]) && ++seen[s] > 1) {
-        return Fail(400, "more than one " + std::string(kSingletons[s]) + " header");
-      }
-    }
+  if (h.minor_version_ == 1 && !h.Get(KnownField::kHost)) {
+    return Fail(400, "an HTTP/1.1 request needs Host");
   }
-  if (h.minor_version_ == 1 && !h.Get("host")) return Fail(400, "an HTTP/1.1 request needs Host");
 
-  const auto length = h.Get("content-length");
-  const auto coding = h.Get("transfer-encoding");
+  const auto length = h.Get(KnownField::kContentLength);
+  const auto coding = h.Get(KnownField::kTransferEncoding);
   if (length && coding) return Fail(400, "both Content-Length and Transfer-Encoding");
   if (length) {
     if (length->empty() || length->size() > 18 ||
@@ -287,7 +342,7 @@ bool RequestParser::CheckFraming() {
   }
 
   h.keep_alive_ = h.minor_version_ == 1;
-  if (const auto connection = h.Get("connection")) {
+  if (const auto connection = h.Get(KnownField::kConnection)) {
     std::string_view rest = *connection;
     while (!rest.empty()) {
       const std::size_t comma = rest.find(',');
@@ -297,7 +352,7 @@ bool RequestParser::CheckFraming() {
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
-  if (const auto expect = h.Get("expect")) {
+  if (const auto expect = h.Get(KnownField::kExpect)) {
     if (!EqualsIgnoreCase(*expect, "100-continue")) return Fail(417, "unsupported Expect");
     h.expects_continue_ = true;
   }

@@ -13,6 +13,7 @@
 // Not thread-safe: one per connection.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -28,6 +29,32 @@ struct ParserLimits {
   std::size_t max_fields = 100;            // Field lines: beyond, 431.
   std::size_t max_chunk_line_bytes = 64;   // A chunk-size line, extensions included.
 };
+
+// The fields the server itself reads. The head notes where each first appears as it is
+// parsed, so that looking one up is an index, not a scan of every field (a publish looks
+// up some fifteen).
+enum class KnownField : std::uint8_t {
+  // Fields whose repetition would make the request ambiguous (two parties could each pick
+  // a different one): a second one is refused rather than guessed.
+  kHost,
+  kContentLength,
+  kTransferEncoding,
+  kContentType,
+  kContentEncoding,
+  kExpect,
+  kAuthorization,
+  kIdempotencyKey,
+  kOrigin,
+  kLastEventId,
+  // Fields that may repeat; the first one is read.
+  kConnection,
+  kXRequestId,
+  kXRealIp,
+  kXForwardedFor,
+  kAcceptEncoding,
+  kOther,  // Any other name; not indexed.
+};
+inline constexpr std::size_t kKnownFields = static_cast<std::size_t>(KnownField::kOther);
 
 // The request head as accepted. Views point into `raw`, which the head owns: move it,
 // never copy it piecewise.
@@ -54,6 +81,11 @@ class RequestHead {
   Field field(std::size_t i) const { return {View(fields_[i].name), View(fields_[i].value)}; }
   // The value of the field `name` (case-insensitive); the first one if repeated.
   std::optional<std::string_view> Get(std::string_view name) const;
+  std::optional<std::string_view> Get(KnownField field) const {
+    const std::uint32_t slot = first_[static_cast<std::size_t>(field)];
+    if (slot == 0) return std::nullopt;
+    return View(fields_[slot - 1].value);
+  }
 
   // Framing, as validated.
   bool chunked() const { return chunked_; }
@@ -76,6 +108,8 @@ class RequestHead {
     Span name, value;
   };
   std::vector<FieldSpan> fields_;
+  // For each known field, 1 + the index in fields_ of its first line; 0 when absent.
+  std::array<std::uint32_t, kKnownFields> first_{};
   bool chunked_ = false;
   std::optional<std::uint64_t> content_length_;
   bool keep_alive_ = true;

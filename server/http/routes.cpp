@@ -160,20 +160,20 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
     return refuse(std::move(*refusal));
   }
   if (auto refusal = authorizer_.CheckPublishHead(head)) return refuse(RefusalReply(*refusal));
-  const std::string_view origin = head.Get("origin").value_or("");
-  if (!live_->cors.MayPublishFrom(origin, head.Get("host").value_or(""))) {
+  const std::string_view origin = head.Get(KnownField::kOrigin).value_or("");
+  if (!live_->cors.MayPublishFrom(origin, head.Get(KnownField::kHost).value_or(""))) {
     return refuse(Error(403, "origin '" + std::string(origin.substr(0, 100)) +
                                  "' may not publish (see --cors-origin)"));
   }
-  if (head.Get("content-encoding")) {
+  if (head.Get(KnownField::kContentEncoding)) {
     return refuse(Error(415, "Content-Encoding is not accepted: send the body uncompressed"));
   }
-  if (PublishMediaOf(head.Get("content-type").value_or("")) == PublishMedia::kOther) {
+  if (PublishMediaOf(head.Get(KnownField::kContentType).value_or("")) == PublishMedia::kOther) {
     return refuse(Error(
         415,
         "Content-Type must be application/json or "
         "application/x-www-form-urlencoded, got '" +
-            std::string(head.Get("content-type").value_or("").substr(0, 80)) + "'"));
+            std::string(head.Get(KnownField::kContentType).value_or("").substr(0, 80)) + "'"));
   }
   if (!head.chunked() && !head.content_length()) {
     // Without a length the body would be read until the client closes.
@@ -191,7 +191,7 @@ std::optional<Reply> Routes::CheckToken(const std::string& token, const RequestH
       if (auto it = params->find("token"); it != params->end()) query_token = it->second;
     }
   }
-  return livefeed::CheckToken(token, std::string(head.Get("authorization").value_or("")),
+  return livefeed::CheckToken(token, std::string(head.Get(KnownField::kAuthorization).value_or("")),
                               query_token);
 }
 
@@ -203,7 +203,7 @@ Outcome Routes::Handle(const RequestHead& head, std::string body, const std::str
                          endpoint == Endpoint::kStream;
   if (method == "OPTIONS" && live_->cors.enabled() && cors_path) {
     return Answer(AnswerPreflight(live_->cors,
-                                  std::string(head.Get("origin").value_or("")),
+                                  std::string(head.Get(KnownField::kOrigin).value_or("")),
                                   endpoint == Endpoint::kPublish));
   }
   if (auto wrong = WrongMethod(endpoint, method, head.path())) return Answer(std::move(*wrong));
@@ -248,9 +248,9 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, const std::st
                         Later later, const Subscribers& subscribers) const {
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
-  PublishRequest request{head.Get("content-type").value_or(""), std::move(body),
+  PublishRequest request{head.Get(KnownField::kContentType).value_or(""), std::move(body),
                          std::move(*params),
-                         std::string(head.Get("idempotency-key").value_or(""))};
+                         std::string(head.Get(KnownField::kIdempotencyKey).value_or(""))};
   ParsedPublish parsed = ParsePublish(request, live_->max_batch);
   if (!parsed.ok) return Answer(std::move(parsed.error));
   if (!authorizer_.enabled()) return Append(std::move(parsed), std::move(later), subscribers);
@@ -324,7 +324,7 @@ Outcome Routes::Stream(const RequestHead& head, const std::string& client,
   std::optional<QueryParams> params = Query(head);
   if (!params) return Answer(Error(400, "malformed query string"));
   SseSession::Opened opened = SseSession::Open(
-      *params, std::string(head.Get("last-event-id").value_or("")), live_->sse);
+      *params, std::string(head.Get(KnownField::kLastEventId).value_or("")), live_->sse);
   if (!opened.session) return Answer(std::move(opened.error));
   if (auto refusal = RefuseWithoutNow(opened.session->from_now())) {
     return Answer(std::move(*refusal));
@@ -382,7 +382,7 @@ Outcome Routes::Static(const RequestHead& head, Later later) const {
   const std::optional<std::size_t> size = context_.static_files.Find(head.path());
   if (!size) return Answer(Error(404, "not found: " + std::string(head.path())));
   const bool close = !head.keep_alive();
-  const std::string_view encodings = head.Get("accept-encoding").value_or("");
+  const std::string_view encodings = head.Get(KnownField::kAcceptEncoding).value_or("");
   if (*size <= kInlineFileBytes) {
     return Outcome::Raw(
         context_.static_files.Serve(head.method(), head.target(), encodings, close));
@@ -403,11 +403,11 @@ Outcome Routes::Static(const RequestHead& head, Later later) const {
 std::string Routes::ClientAddress(const std::string& peer, const RequestHead& head) const {
   const auto& trusted = live_->trusted_proxies;
   if (std::find(trusted.begin(), trusted.end(), peer) == trusted.end()) return peer;
-  if (auto real_ip = head.Get("x-real-ip"); real_ip && !real_ip->empty()) {
+  if (auto real_ip = head.Get(KnownField::kXRealIp); real_ip && !real_ip->empty()) {
     return std::string(*real_ip);
   }
   // The last hop appended the address it saw; earlier entries are the client's own claims.
-  std::string_view forwarded = head.Get("x-forwarded-for").value_or("");
+  std::string_view forwarded = head.Get(KnownField::kXForwardedFor).value_or("");
   if (forwarded.empty()) return peer;
   forwarded = forwarded.substr(forwarded.rfind(',') + 1);
   while (!forwarded.empty() && forwarded.front() == ' ') forwarded.remove_prefix(1);
@@ -424,7 +424,7 @@ std::string Routes::CorsLines(const RequestHead& head) const {
   }
   std::string lines;
   for (const auto& [name, value] :
-       live_->cors.ResponseHeaders(std::string(head.Get("origin").value_or("")),
+       live_->cors.ResponseHeaders(std::string(head.Get(KnownField::kOrigin).value_or("")),
                                    endpoint == Endpoint::kPublish)) {
     lines += name + ": " + value + "\r\n";
   }

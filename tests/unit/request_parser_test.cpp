@@ -189,6 +189,46 @@ TEST_CASE("NUL, CR and other controls inside a header value are refused") {
   CheckRefused("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7f\r\n\r\n", 400);
 }
 
+// Values and targets are checked eight bytes at a time where they can be: every byte value
+// at every position of a long one, so that each place in a run of eight is covered. The
+// request made with `request(text)` must be accepted exactly when `allowed(byte, at)`.
+template <typename Request, typename Allowed>
+void CheckEachByte(std::string text, std::size_t from, Request request, Allowed allowed) {
+  for (std::size_t at = from; at < text.size(); ++at) {
+    for (int b = 0; b < 256; ++b) {
+      std::string changed = text;
+      changed[at] = static_cast<char>(b);
+      CAPTURE(at);
+      CAPTURE(b);
+      const Parsed p = Parse(request(changed));
+      const bool ok = allowed(b, at);
+      CHECK(p.state == (ok ? RequestParser::State::kDone : RequestParser::State::kError));
+      if (!ok) CHECK(p.status == 400);
+    }
+  }
+}
+
+TEST_CASE("each byte of a long header value is checked, wherever it stands") {
+  CheckEachByte(
+      std::string(24, 'v'), 0,
+      [](const std::string& value) {
+        return "GET / HTTP/1.1\r\nHost: h\r\nX-A: " + value + "\r\n\r\n";
+      },
+      // Leading and trailing spaces and tabs are optional whitespace, not part of it.
+      [](int b, std::size_t) { return (b >= 0x20 && b != 0x7f) || b == '\t'; });
+}
+
+TEST_CASE("each byte of a long target is checked, wherever it stands") {
+  const std::string target = "/" + std::string(23, 'a');
+  CheckEachByte(
+      target, 1,
+      [](const std::string& changed) { return "GET " + changed + " HTTP/1.1\r\nHost: h\r\n\r\n"; },
+      // A percent escape needs two hex digits after it: "aa", unless too near the end.
+      [&](int b, std::size_t at) {
+        return b > 0x20 && b < 0x7f && b != '#' && (b != '%' || at + 2 < target.size());
+      });
+}
+
 TEST_CASE("a bare LF ends nothing: it is refused") {
   CheckRefused("GET / HTTP/1.1\nHost: h\r\n\r\n", 400);
   CheckRefused("GET / HTTP/1.1\r\nHost: h\n\r\n", 400);
