@@ -137,6 +137,8 @@ void HttpLoop::Dispatch(Connection& connection) {
                                      return delivery_.Count(channel, id);
                                    });
   Apply(connection, std::move(outcome));
+  // A held poll or a stream reads no request for a while: it keeps no buffers for one.
+  if (connection.phase != Connection::Phase::kSubscribed) parser.Recycle(std::move(head));
 }
 
 void HttpLoop::Apply(Connection& connection, Outcome outcome) {

@@ -161,6 +161,15 @@ void RequestParser::Reset() {
   body_.clear();
 }
 
+void RequestParser::Recycle(RequestHead used) {
+  constexpr std::size_t kKeptBytes = 4096;
+  if (state_ != State::kHead || !head_.raw_.empty() || used.raw_.capacity() > kKeptBytes) return;
+  head_.raw_ = std::move(used.raw_);
+  head_.raw_.clear();
+  head_.fields_ = std::move(used.fields_);
+  head_.fields_.clear();
+}
+
 std::size_t RequestParser::Feed(std::string_view data) {
   switch (state_) {
     case State::kHead:

@@ -145,6 +145,10 @@ class RequestParser {
   std::string TakeBody() { return std::move(body_); }
 
   void Reset();
+  // Takes back a head taken with TakeHead() and done with, to read the next request into
+  // its buffers: a connection sending request after request allocates for none of them.
+  // Kept only while no next request has begun, and only if small.
+  void Recycle(RequestHead used);
 
   int error_status() const { return error_status_; }
   const std::string& error_message() const { return error_message_; }
