@@ -101,6 +101,9 @@ class Store {
   // when the store completes later: then `done` runs exactly once, on the store's thread.
   // `done` is never called when a result is returned.
   virtual std::optional<AppendResult> Append(AppendRequest request, AppendDone done) = 0;
+  // True if Append always returns its result now: a caller need not make a `done` (an
+  // empty one will do).
+  virtual bool AppendsAtOnce() const { return false; }
 
   // Items after request.since. Same contract as Append for now-or-later.
   virtual std::optional<ReadResult> Read(const ReadRequest& request, ReadDone done) = 0;

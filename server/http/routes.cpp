@@ -277,22 +277,27 @@ Outcome Routes::Publish(const RequestHead& head, std::string body, const std::st
 Outcome Routes::Append(ParsedPublish parsed, Later later, const Subscribers& subscribers) const {
   const bool batch = parsed.batch;
   // A shared store completes on its own thread: the subscribers are counted on the loops'.
-  auto done = [this, batch, later](AppendResult result) {
-    CountPublished(context_, result);
-    if (context_.census.loops() != 1) {
-      AnswerPublish(context_, result, batch, nullptr, later);
-      return;
-    }
-    // The only loop counts its subscribers as it takes the answer: one hand-off back to
-    // it, where a census would take two.
-    later(Outcome::Resume([this, result = std::move(result), batch, later] {
-      const Subscribers here = [this](const std::string& channel, std::uint64_t id) {
-        return context_.census.CountOnOnlyLoop(channel, id);
-      };
-      std::optional<Reply> reply = AnswerPublish(context_, result, batch, &here, later);
-      return reply ? Answer(std::move(*reply)) : Outcome::Later();
-    }));
-  };
+  // A store that appends at once (memory) needs none: none is made, for a closure this
+  // large is an allocation per publish.
+  Store::AppendDone done;
+  if (!context_.feed.store().AppendsAtOnce()) {
+    done = [this, batch, later](AppendResult result) {
+      CountPublished(context_, result);
+      if (context_.census.loops() != 1) {
+        AnswerPublish(context_, result, batch, nullptr, later);
+        return;
+      }
+      // The only loop counts its subscribers as it takes the answer: one hand-off back to
+      // it, where a census would take two.
+      later(Outcome::Resume([this, result = std::move(result), batch, later] {
+        const Subscribers here = [this](const std::string& channel, std::uint64_t id) {
+          return context_.census.CountOnOnlyLoop(channel, id);
+        };
+        std::optional<Reply> reply = AnswerPublish(context_, result, batch, &here, later);
+        return reply ? Answer(std::move(*reply)) : Outcome::Later();
+      }));
+    };
+  }
   std::optional<AppendResult> now =
       context_.feed.Publish(std::move(parsed.append), std::move(done));
   if (!now) return Outcome::Later();

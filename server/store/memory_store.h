@@ -41,6 +41,7 @@ class MemoryStore final : public Store {
   MemoryStore(MemoryStoreLimits limits, WallClock clock);
 
   std::optional<AppendResult> Append(AppendRequest request, AppendDone done) override;
+  bool AppendsAtOnce() const override { return true; }
   std::optional<ReadResult> Read(const ReadRequest& request, ReadDone done) override;
   std::uint64_t Head() override;
   void SetListener(Listener listener) override { listener_ = std::move(listener); }
