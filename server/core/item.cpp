@@ -63,6 +63,7 @@ ItemPtr MakeItem(std::uint64_t id, std::int64_t timestamp_ms, ItemDraft draft) {
   AppendDecimal(j, timestamp_ms);
   j += ",\"channel\":";
   AppendJsonString(j, item->channel);
+  item->answer_prefix = j.size();
   if (!item->type.empty()) {
     j += ",\"type\":";
     AppendJsonString(j, item->type);

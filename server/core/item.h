@@ -26,6 +26,9 @@ struct Item {
   // data is kept only inside it: a backlog holds each item's bytes once.
   std::string json;
   std::size_t data_offset = 0;
+  // The json up to here is {"id":..,"timestamp":..,"channel":.. which is how a publish's
+  // answer for the item begins: it is copied, not written again.
+  std::size_t answer_prefix = 0;
 
   std::string_view data_json() const {
     return std::string_view(json).substr(data_offset, json.size() - data_offset - 1);

@@ -214,12 +214,8 @@ std::string Fingerprint(const PublishRequest& request) {
 }
 
 void AppendItemAnswer(std::string& out, const Item& item, std::size_t subscribers) {
-  out += "{\"id\":";
-  AppendDecimal(out, item.id);
-  out += ",\"timestamp\":";
-  AppendDecimal(out, item.timestamp_ms);
-  out += ",\"channel\":";
-  AppendJsonString(out, item.channel);
+  // {"id":..,"timestamp":..,"channel":.. as the item's own JSON begins.
+  out.append(item.json, 0, item.answer_prefix);
   out += ",\"subscribers\":";
   AppendDecimal(out, subscribers);
   out += '}';

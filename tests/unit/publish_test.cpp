@@ -347,6 +347,17 @@ TEST_CASE_FIXTURE(PublishFixture,
   CHECK(read.items[0]->data_json() == R"({"x":1})");
 }
 
+TEST_CASE_FIXTURE(PublishFixture,
+                  "the answer for an item with a type holds its id, timestamp and channel only") {
+  Reply reply =
+      HandlePublish(store, Request(kJson, R"({"data": [1], "type": "t", "channel": "c-1.x:y"})"));
+  REQUIRE(reply.status == 200);
+  CHECK(json::parse(reply.body) == json{{"id", store.Head()},
+                                        {"timestamp", kSomeTimeUs / 1000},
+                                        {"channel", "c-1.x:y"},
+                                        {"subscribers", 7}});
+}
+
 TEST_CASE_FIXTURE(PublishFixture, "a rejected publish stores nothing") {
   const auto head = store.Head();
   const std::vector<PublishRequest> rejected = {
