@@ -1,7 +1,6 @@
 #include "http/routes.h"
 
 #include <algorithm>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "http/admin_routes.h"
@@ -24,10 +23,13 @@ Reply MethodNotAllowed(std::string_view method, std::string_view path, const cha
 }
 
 std::optional<QueryParams> Query(const RequestHead& head) {
-  std::optional<FormFields> fields = DecodeForm(head.query());
-  if (!fields) return std::nullopt;
-  return QueryParams(std::make_move_iterator(fields->begin()),
-                     std::make_move_iterator(fields->end()));
+  QueryParams params;
+  const bool ok =
+      ForEachFormField(head.query(), [&params](std::string&& name, std::string&& value) {
+        params.emplace(std::move(name), std::move(value));
+      });
+  if (!ok) return std::nullopt;
+  return params;
 }
 
 Outcome Answer(Reply reply) { return Outcome::Of(std::move(reply)); }

@@ -86,8 +86,8 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-std::optional<FormFields> DecodeForm(std::string_view body) {
-  FormFields fields;
+bool ForEachFormField(std::string_view body,
+                      const std::function<void(std::string&&, std::string&&)>& field) {
   std::size_t start = 0;
   while (start <= body.size()) {
     std::size_t end = body.find('&', start);
@@ -98,11 +98,20 @@ std::optional<FormFields> DecodeForm(std::string_view body) {
       auto name = PercentDecode(pair.substr(0, eq));
       auto value =
           PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-      if (!name || !value) return std::nullopt;
-      fields.emplace_back(std::move(*name), std::move(*value));
+      if (!name || !value) return false;
+      field(std::move(*name), std::move(*value));
     }
     start = end + 1;
   }
+  return true;
+}
+
+std::optional<FormFields> DecodeForm(std::string_view body) {
+  FormFields fields;
+  const bool ok = ForEachFormField(body, [&fields](std::string&& name, std::string&& value) {
+    fields.emplace_back(std::move(name), std::move(value));
+  });
+  if (!ok) return std::nullopt;
   return fields;
 }
 
