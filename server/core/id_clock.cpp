@@ -18,8 +18,7 @@ IdClock::IdClock(WallClock clock)
       origin_(static_cast<std::uint64_t>(std::max<std::int64_t>(clock_(), 1))),
       last_(origin_) {}
 
-IdClock::Stamp IdClock::Next(std::size_t count) {
-  const std::int64_t now = clock_();
+IdClock::Stamp IdClock::Next(std::size_t count, std::int64_t now) {
   // A clock that stands still or steps back must not make ids repeat or go down.
   const std::uint64_t first = std::max<std::uint64_t>(
       last_ + 1, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));

@@ -30,7 +30,9 @@ class IdClock {
     std::int64_t timestamp_ms;
   };
   // The next id; with `count` > 1, the first of `count` consecutive ids (a batch).
-  Stamp Next(std::size_t count = 1);
+  Stamp Next(std::size_t count = 1) { return Next(count, clock_()); }
+  // The same at `now_us`, read from NowMicros() by a caller that needs the time as well.
+  Stamp Next(std::size_t count, std::int64_t now_us);
 
   std::int64_t NowMicros() const { return clock_(); }
 

@@ -33,7 +33,7 @@ AppendResult MemoryStore::Append(AppendRequest request) {
         return {StoreStatus::kOk, std::move(seen->items), true};
       }
     }
-    const IdClock::Stamp stamp = ids_.Next(request.drafts.size());
+    const IdClock::Stamp stamp = ids_.Next(request.drafts.size(), now_us);
     result.items.reserve(request.drafts.size());
     for (std::size_t i = 0; i < request.drafts.size(); ++i) {
       result.items.push_back(
