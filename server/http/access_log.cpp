@@ -55,6 +55,8 @@ void RecordAnswer(metrics::Registry& metrics, const Connection& connection, int 
   if (endpoint == metrics::Endpoint::kPublish && connection.method == "POST" && status >= 400) {
     metrics.publishes_rejected[status].Increment();
   }
+  // Only a line that is written needs the time of day (a clock read per request).
+  if (!LogEnabled(LogLevel::kInfo)) return;
   LogAccess({.time = std::chrono::system_clock::now(),
              .request_id = connection.request_id,
              .client = connection.client.empty() ? connection.peer : connection.client,
