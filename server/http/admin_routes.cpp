@@ -19,7 +19,8 @@ using Counter = SubscriberCensus::Counter;
 constexpr std::string_view kChannelsPath = "/channels";
 
 std::optional<Reply> CheckAdmin(const LiveSettings& live, const RequestHead& head) {
-  return CheckToken(live.admin_token, std::string(head.Get(KnownField::kAuthorization).value_or("")),
+  return CheckToken(live.admin_token,
+                    std::string(head.Get(KnownField::kAuthorization).value_or("")),
                     /*query_token=*/"");
 }
 
