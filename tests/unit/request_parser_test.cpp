@@ -116,6 +116,22 @@ TEST_CASE("path, query and fields are read as sent") {
   CHECK_FALSE(head.Get("missing"));
 }
 
+TEST_CASE("a field the server reads is found in any case, the first one if it repeats") {
+  RequestParser parser;
+  parser.Feed(
+      "GET / HTTP/1.1\r\nhOsT: h\r\nX-Forwarded-For: 10.0.0.1\r\nx-forwarded-for: 10.0.0.2\r\n"
+      "X-REQUEST-ID: abc\r\n\r\n");
+  REQUIRE(parser.state() == RequestParser::State::kReady);
+  const RequestHead& head = parser.head();
+  CHECK(head.Get(KnownField::kHost) == "h");
+  CHECK(head.Get(KnownField::kXForwardedFor) == "10.0.0.1");
+  CHECK(head.Get(KnownField::kXRequestId) == "abc");
+  CHECK_FALSE(head.Get(KnownField::kOrigin));
+  // By name, a known field is the same lookup.
+  CHECK(head.Get("X-Forwarded-For") == "10.0.0.1");
+  CHECK(head.Get("x-request-id") == "abc");
+}
+
 TEST_CASE("a Content-Length body is read whole and no further") {
   const Parsed p = CheckAccepted(
       "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n");
