@@ -396,6 +396,23 @@ TEST_CASE("a number out of range is malformed JSON, not an exception") {
   CHECK(parsed.error.status == 400);
 }
 
+// Integers short enough to be finite as doubles are not read as doubles; longer ones are.
+TEST_CASE("a long integer is kept while finite as a double and refused past that") {
+  for (const std::string& number :
+       {std::string(299, '9'), "-" + std::string(299, '9'), "1" + std::string(308, '0')}) {
+    CAPTURE(number.size());
+    ParsedPublish parsed = ParsePublish(Request(kJson, "{\"data\": " + number + "}"));
+    REQUIRE(parsed.ok);
+    CHECK(parsed.append.drafts.at(0).data_json == number);
+  }
+  for (const std::string& number : {"2" + std::string(308, '0'), std::string(400, '9')}) {
+    CAPTURE(number.size());
+    ParsedPublish parsed = ParsePublish(Request(kJson, "{\"data\": " + number + "}"));
+    CHECK_FALSE(parsed.ok);
+    CHECK(parsed.error.status == 400);
+  }
+}
+
 TEST_CASE("a JSON array is a batch of items, each checked like a single one") {
   ParsedPublish parsed = ParsePublish(
       Request(kJson, R"([{"data": 1}, {"data": "two", "type": "t", "channel": "c"}])"));
