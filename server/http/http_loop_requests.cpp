@@ -222,8 +222,7 @@ void HttpLoop::StartStream(Connection& connection, SseSession session) {
 }
 
 void HttpLoop::Respond(Connection& connection, const Reply& reply) {
-  // The head and the body in one buffer (the connection's, reused): one copy, one part to
-  // send.
+  // The head and the body in the connection's reused buffer: one copy, one part to send.
   std::string& bytes = connection.ReplyBuffer();
   bytes.reserve(256 + connection.extra_lines.size() + reply.body.size());
   AppendResponseHead(bytes, HeadOf(connection, reply, reply.body.size()));
