@@ -274,18 +274,20 @@ bool RequestParser::ParseRequestLine(std::string_view line) {
   const std::string_view method = line.substr(0, sp1);
   const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
-  if (!IsToken(method) || method.size() > 20) return Fail(400, "malformed request method");
-  if (target.empty() || !IsValidTarget(target)) return Fail(400, "malformed request target");
-  // Only the origin form (a path), or "*" for OPTIONS: this is no proxy.
-  if (target[0] != '/' && !(target == "*" && method == "OPTIONS")) {
-    return Fail(400, "the request target must be a path starting with /");
-  }
+  // The version first: a request of another version is refused as such whatever its line
+  // holds (HTTP/2's connection preface, "PRI * HTTP/2.0", is 505, not a bad target).
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !IsDigit(version[5]) ||
       version[6] != '.' || !IsDigit(version[7])) {
     return Fail(400, "malformed HTTP version");
   }
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
     return Fail(505, "only HTTP/1.0 and HTTP/1.1 are supported");
+  }
+  if (!IsToken(method) || method.size() > 20) return Fail(400, "malformed request method");
+  if (target.empty() || !IsValidTarget(target)) return Fail(400, "malformed request target");
+  // Only the origin form (a path), or "*" for OPTIONS: this is no proxy.
+  if (target[0] != '/' && !(target == "*" && method == "OPTIONS")) {
+    return Fail(400, "the request target must be a path starting with /");
   }
   const auto begin = static_cast<std::uint32_t>(head_begin_);
   head_.method_ = {begin, static_cast<std::uint32_t>(method.size())};

@@ -268,6 +268,8 @@ TEST_CASE("a malformed request line is refused") {
   CheckRefused("GET / HTTP/\xb9.1\r\nHost: h\r\n\r\n",
                400);  // A byte no digit, whatever the locale.
   CheckRefused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
+  // HTTP/2's connection preface (what h2load or curl --http2-prior-knowledge send first).
+  CheckRefused(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
 }
 
 TEST_CASE("an HTTP/1.1 request needs exactly one Host") {
