@@ -3,7 +3,8 @@
 //     the owner's on_ready.
 //   - Each token has at most one timer. Moving a timer later costs nothing until the old
 //     deadline comes (it is re-armed then), so a timer touched on every request is cheap.
-//   - Post() runs a function on the loop's thread; Stop() ends Run().
+//   - Post() runs a function on the loop's thread, between a round's events (every
+//     kEventsBetween of them) or after them; Stop() ends Run().
 // After each round of events, timers and posted work, the owner's after_round runs: the
 // place to do work that is best done once per round (a publish's fan-out).
 // Post and Stop are safe from any thread; everything else is for the loop's thread only.
@@ -65,6 +66,7 @@ class EventLoop {
  private:
   void RunTimers(const Callbacks& callbacks);
   void RunPosted();
+  void RunPostedBetween();
   int NextTimeoutMs(const Callbacks& callbacks) const;
 
   std::string error_;
