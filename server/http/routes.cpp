@@ -170,12 +170,12 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
   if (head.Get(KnownField::kContentEncoding)) {
     return refuse(Error(415, "Content-Encoding is not accepted: send the body uncompressed"));
   }
-  if (PublishMediaOf(head.Get(KnownField::kContentType).value_or("")) == PublishMedia::kOther) {
-    return refuse(Error(
-        415,
-        "Content-Type must be application/json or "
-        "application/x-www-form-urlencoded, got '" +
-            std::string(head.Get(KnownField::kContentType).value_or("").substr(0, 80)) + "'"));
+  const std::string_view type = head.Get(KnownField::kContentType).value_or("");
+  if (PublishMediaOf(type) == PublishMedia::kOther) {
+    return refuse(Error(415,
+                        "Content-Type must be application/json or "
+                        "application/x-www-form-urlencoded, got '" +
+                            std::string(type.substr(0, 80)) + "'"));
   }
   if (!head.chunked() && !head.content_length()) {
     // Without a length the body would be read until the client closes.
