@@ -70,7 +70,7 @@ void ChannelTail::Fill(const std::string& name, std::uint64_t since,
     lru_.push_front(name);
     channel.lru = lru_.begin();
     channel.from = since;
-    channel.upto = upto;
+    channel.upto = since;
     channel.last_read_us = now_us;
   } else if (since < channel.from && upto >= channel.from) {
     // The read reaches back further than the tail: put its older items in front.
@@ -81,18 +81,19 @@ void ChannelTail::Fill(const std::string& name, std::uint64_t since,
       bytes_ += (*item)->footprint();
     }
     channel.from = since;
-    channel.upto = std::max(channel.upto, upto);
   } else {
     return;
   }
-  if (fresh) {
-    for (const ItemPtr& item : items) {
-      if (item->id > upto) break;
-      channel.items.push_back(item);
-      channel.bytes += item->footprint();
-      bytes_ += item->footprint();
-    }
+  // The read holds every item in (since, upto]: those past the tail's end go after it. Their
+  // announcements may still be on their way, and Append skips what is held by then.
+  for (const ItemPtr& item : items) {
+    if (item->id <= channel.upto) continue;
+    if (item->id > upto) break;
+    channel.items.push_back(item);
+    channel.bytes += item->footprint();
+    bytes_ += item->footprint();
   }
+  channel.upto = std::max(channel.upto, upto);
   channel.trimmed = std::max(channel.trimmed, trimmed);
   Bound(channel, now_us);
   Shrink(name);

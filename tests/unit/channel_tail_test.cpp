@@ -70,6 +70,19 @@ TEST_CASE("tail: a fill that ends before the applied head would leave a hole") {
   CHECK_FALSE(tail.Holds("c"));
 }
 
+TEST_CASE("tail: a fill reaching back and past what it holds keeps every item it brought") {
+  ChannelTail tail({});
+  tail.Fill("c", 10, {ItemAt(12)}, 0, 14, 12, 0);
+  // An older cursor's read, answered by Redis after item 16 was published but before its
+  // announcement came: the items it brought after the tail's end are kept too.
+  tail.Fill("c", 5, {ItemAt(7), ItemAt(12), ItemAt(16)}, 0, 16, 14, 0);
+  tail.Append("c", {ItemAt(16)}, 0, 0);
+  tail.Append("c", {ItemAt(18)}, 0, 0);
+  auto result = tail.Read(After(5), 18, 1, 0);
+  REQUIRE(result);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{7, 12, 16, 18});
+}
+
 TEST_CASE("tail: holding all Redis retains answers since=0, mirroring trims") {
   ChannelTail tail({});
   tail.Fill("c", 0, {ItemAt(5), ItemAt(6)}, 4, 10, 10, 0);
