@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <deque>
+#include <random>
+
 #include "core/id_clock.h"
 #include "store/read_merge.h"
 
@@ -150,6 +154,104 @@ TEST_CASE("tail: a multi-channel read is answered only when every channel is hel
   auto result = tail.Read(After(0, {"a", "b"}), 10, 1, 0);
   REQUIRE(result);
   CHECK(Ids(*result) == std::vector<std::uint64_t>{2, 3, 4});
+}
+
+// One channel in Redis, trimmed by count like the backlog, and what a node hears of it:
+// announcements in order, and read replies that may overtake them (another connection).
+struct ChannelModel {
+  static constexpr std::size_t kBacklog = 5;
+  std::deque<std::uint64_t> retained;  // In Redis now.
+  std::uint64_t redis_head = 0, redis_trimmed = 0, next_id = 10;
+  struct Announcement {
+    std::uint64_t id, trimmed;
+  };
+  std::deque<Announcement> announcements;  // Published, not yet applied by the node.
+  struct Reply {
+    std::uint64_t since, trimmed, upto;
+    std::vector<ItemPtr> items;
+  };
+  std::deque<Reply> replies;  // Read by Redis, not yet back at the node.
+  std::uint64_t node_head = 0;
+
+  // No cursor at all, or one a little behind the node's head.
+  std::uint64_t Cursor(std::mt19937& random) const {
+    if (random() % 2) return 0;
+    return node_head - std::min<std::uint64_t>(node_head, random() % 20);
+  }
+
+  void Publish(std::mt19937& random) {
+    redis_head = next_id;
+    next_id += 1 + random() % 3;
+    retained.push_back(redis_head);
+    if (retained.size() > kBacklog) {
+      redis_trimmed = retained.front();
+      retained.pop_front();
+    }
+    announcements.push_back({redis_head, redis_trimmed});
+  }
+  // What the read script answers: at most `limit` items after `since`.
+  void ReadRedis(std::uint64_t since, std::size_t limit) {
+    // Truncated, or beyond the head: never kept in a tail.
+    if (since != 0 && (since < redis_trimmed || since > redis_head)) return;
+    Reply reply{since, redis_trimmed, redis_head, {}};
+    for (std::uint64_t id : retained) {
+      if (id <= since) continue;
+      if (reply.items.size() == limit) {
+        reply.upto = reply.items.back()->id;  // Incomplete.
+        break;
+      }
+      reply.items.push_back(ItemAt(id));
+    }
+    replies.push_back(std::move(reply));
+  }
+};
+
+TEST_CASE("tail: whatever order reads and announcements come in, it never answers a hole") {
+  for (unsigned seed = 1; seed <= 200; ++seed) {
+    std::mt19937 random(seed);
+    ChannelModel model;
+    TailLimits limits;
+    limits.max_items = ChannelModel::kBacklog;
+    ChannelTail tail(limits);
+    for (int step = 0; step < 400; ++step) {
+      const unsigned what = random() % 4;
+      if (what == 0) {
+        model.Publish(random);
+      } else if (what == 1 && !model.announcements.empty()) {
+        const auto news = model.announcements.front();
+        model.announcements.pop_front();
+        if (random() % 8 == 0) {
+          tail.Drop("c");  // Applied from the log, which carries no items.
+        } else {
+          tail.Append("c", {ItemAt(news.id)}, news.trimmed, 0);
+        }
+        model.node_head = news.id;
+      } else if (what == 2) {
+        model.ReadRedis(model.Cursor(random), 1 + random() % 4);
+      } else if (!model.replies.empty()) {
+        const ChannelModel::Reply& reply = model.replies.front();
+        tail.Fill("c", reply.since, reply.items, reply.trimmed, reply.upto, model.node_head, 0);
+        model.replies.pop_front();
+      }
+      // Any cursor the tail answers gets every item Redis still holds up to the node's
+      // head, in order, and nothing it never had.
+      const std::uint64_t since = model.Cursor(random);
+      const std::optional<ReadResult> answer = tail.Read(After(since), model.node_head, 1, 0);
+      if (!answer) continue;
+      std::vector<std::uint64_t> want;
+      for (std::uint64_t id : model.retained) {
+        if (id > since && id <= model.node_head) want.push_back(id);
+      }
+      std::vector<std::uint64_t> got = Ids(*answer);
+      REQUIRE(std::is_sorted(got.begin(), got.end()));
+      // Items Redis trimmed after the node's last news may still be answered.
+      got.erase(std::remove_if(got.begin(), got.end(),
+                               [&](std::uint64_t id) { return id <= model.redis_trimmed; }),
+                got.end());
+      INFO("seed " << seed << ", step " << step << ", since " << since);
+      REQUIRE(got == want);
+    }
+  }
 }
 
 TEST_CASE("merge: nothing past the end of an incomplete slice is answered") {
