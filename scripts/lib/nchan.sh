@@ -3,10 +3,15 @@
 # DIR/nginx.conf for Debian's nginx with libnginx-mod-nchan as Nchan's documentation sets up a
 # publisher (/pub?id=CHANNEL), one worker, no access log, on 127.0.0.1:PORT, with a /healthz
 # for the load generator's check. The DIRECTIVEs go at the top (e.g. "master_process off;").
-# start_nchan (below) runs it.
+# With nchan_redis set to a redis:// URL, Nchan keeps its messages in that Redis
+# (nchan_redis_pass), as livefeed's --store redis does. start_nchan (below) runs it.
 write_nchan_conf() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 upstream="" pass=""
   shift 2
+  if [ -n "${nchan_redis:-}" ]; then
+    upstream="upstream redis_store { nchan_redis_server $nchan_redis; }"
+    pass="nchan_redis_pass redis_store;"
+  fi
   mkdir -p "$dir/logs"
   {
     echo "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
@@ -22,10 +27,11 @@ http {
   # nginx closes a keep-alive connection after 1000 requests by default; livefeed does not.
   keepalive_requests 100000000;
   client_body_temp_path $dir/body;
+  $upstream
   server {
     listen 127.0.0.1:$port;
     location = /healthz { default_type application/json; return 200 '{"status":"ok","waiting":0}'; }
-    location = /pub { nchan_publisher; nchan_channel_id \$arg_id; nchan_message_buffer_length 1000; }
+    location = /pub { nchan_publisher; nchan_channel_id \$arg_id; nchan_message_buffer_length 1000; $pass }
   }
 }
 CONF
