@@ -3,7 +3,10 @@
 // and everything restarted. The real livefeed binary, a private redis-server per test.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <random>
 
 #include "redis/node_clients.h"
 
@@ -22,6 +25,18 @@ void CheckHealthDown(int port) {
   CHECK(health.status == 503);
   CHECK(health.Json()["store"] == "down");
   CHECK_FALSE(health.Json()["detail"].get<std::string>().empty());
+}
+
+// Kills every node's subscription `times` times, 50 ms apart, on a thread of its own, then
+// sets `killing` to false.
+std::thread KillSubscriptions(RedisProcess& redis, int times, std::atomic<bool>& killing) {
+  return std::thread([&redis, times, &killing] {
+    for (int kill = 0; kill < times; ++kill) {
+      redis.Cli({"CLIENT", "KILL", "TYPE", "pubsub"});
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    killing = false;
+  });
 }
 
 TEST_CASE("a malformed --store URL exits 2 with the reason") {
@@ -91,13 +106,7 @@ TEST_CASE("CLIENT KILL TYPE pubsub while A publishes: B's clients still get ever
 
   // The subscriptions are killed again and again while A keeps publishing.
   std::atomic<bool> killing{true};
-  std::thread killer([&] {
-    for (int kill = 0; kill < 8; ++kill) {
-      nodes.redis.Cli({"CLIENT", "KILL", "TYPE", "pubsub"});
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    killing = false;
-  });
+  std::thread killer = KillSubscriptions(nodes.redis, 8, killing);
   std::vector<std::uint64_t> published;
   while (killing || published.size() < 60) {
     published.push_back(Publish(a->port(), std::to_string(published.size())));
@@ -111,6 +120,69 @@ TEST_CASE("CLIENT KILL TYPE pubsub while A publishes: B's clients still get ever
   const std::vector<std::uint64_t> streamed = StreamIds(stream, published.size(), &truncations);
   CHECK_MESSAGE(streamed == published, Difference(streamed, published) << b->Log());
   CHECK(truncations == 0);
+}
+
+// Clients that come back with older cursors (a page reopened, a reconnect after a while)
+// are read from Redis while the node's tail holds the newer part of the channel, and while
+// announcements may be on their way: each answer must still hold every item after its
+// cursor, up to its last one.
+TEST_CASE("while A publishes and subscriptions are killed, older cursors on B get no holes") {
+  TwoNodes nodes;
+  ServerProcess* a = nodes.a.get();
+  ServerProcess* b = nodes.b.get();
+  std::mutex mu;
+  std::vector<std::uint64_t> published;  // Guarded by mu.
+  struct Answer {
+    std::uint64_t since;
+    std::vector<std::uint64_t> ids;
+  };
+  std::vector<Answer> answers;
+  std::atomic<bool> publishing{true};
+  std::thread reader([&] {
+    std::mt19937 random(7);
+    while (publishing) {
+      std::uint64_t since = 0;
+      {
+        std::lock_guard lock(mu);
+        // One of the last 200 items: far enough back to start before B's tail.
+        if (!published.empty()) {
+          since = published[published.size() - 1 -
+                            random() % std::min<std::size_t>(200, published.size())];
+        }
+      }
+      if (since == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      const HttpResponse answer =
+          Get(b->port(), "/real_time_feed?since=" + std::to_string(since) + "&timeout=0");
+      if (answer.status != 200) continue;
+      const nlohmann::json body = answer.Json();
+      if (body.contains("truncated")) continue;
+      Answer seen{since, {}};
+      for (const auto& item : body["items"]) seen.ids.push_back(item["id"]);
+      if (!seen.ids.empty()) answers.push_back(std::move(seen));
+    }
+  });
+  std::atomic<bool> killing{true};
+  std::thread killer = KillSubscriptions(nodes.redis, 16, killing);
+  for (std::size_t count = 0; killing || count < 300; ++count) {
+    const std::uint64_t id = Publish(a->port(), std::to_string(count));
+    std::lock_guard lock(mu);
+    published.push_back(id);
+  }
+  killer.join();
+  publishing = false;
+  reader.join();
+
+  REQUIRE_FALSE(answers.empty());
+  for (const Answer& answer : answers) {
+    const auto from = std::upper_bound(published.begin(), published.end(), answer.since);
+    const auto to = std::upper_bound(from, published.end(), answer.ids.back());
+    const std::vector<std::uint64_t> want(from, to);
+    INFO("since " << answer.since);
+    CHECK_MESSAGE(answer.ids == want, Difference(answer.ids, want));
+  }
 }
 
 TEST_CASE(
