@@ -1,6 +1,7 @@
 #include "store/redis_link.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace livefeed {
 
@@ -100,6 +101,7 @@ void RedisLink::OnConnected() {
       }
       if (!last || ready_) return;
       ready_ = true;
+      ready_since_ = RedisEventLoop::Clock::now();
       if (was_ready_) ++reconnects_;
       was_ready_ = true;
       backoff_ = timing_.backoff_min;
@@ -126,6 +128,13 @@ void RedisLink::OnClosed(const std::string& why) {
 
 void RedisLink::ScheduleReconnect() {
   if (!started_ || reconnect_timer_ != 0) return;
+  const auto since = std::exchange(ready_since_, RedisEventLoop::Clock::time_point{});
+  const bool served = since != RedisEventLoop::Clock::time_point{} &&
+                      RedisEventLoop::Clock::now() - since >= timing_.stable_for;
+  if (served) {
+    reconnect_timer_ = loop_.RunAfter(milliseconds(0), [this] { Connect(); });
+    return;
+  }
   // Jitter spreads the nodes of a cluster so they do not all reconnect at the same moment.
   const auto jitter = milliseconds(jitter_() % (backoff_.count() / 4 + 1));
   reconnect_timer_ = loop_.RunAfter(backoff_ + jitter, [this] { Connect(); });

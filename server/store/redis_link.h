@@ -1,5 +1,6 @@
 // A connection to Redis that keeps itself up: it logs in (AUTH, SELECT), reconnects with
-// capped exponential backoff after any failure, and closes a connection that leaves a
+// capped exponential backoff after any failure (at once, the first time, when the lost
+// connection had served for stable_for), and closes a connection that leaves a
 // command unanswered past its deadline (hiredis's async API has no timeouts, so a stopped
 // Redis would otherwise hold every caller forever).
 // Not thread-safe: lives on the store's event loop. Its events run there.
@@ -24,6 +25,11 @@ struct LinkTiming {
   std::chrono::milliseconds op_timeout{5000};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};
+  // A connection that was ready this long and then dropped (killed, a failover) is made again
+  // at once: a subscription's announcements or a publisher's answers wait for nothing else.
+  // One that drops sooner, or never got ready, waits out the backoff, so a Redis that keeps
+  // closing connections is not hammered.
+  std::chrono::milliseconds stable_for{1000};
 };
 
 class RedisLink {
@@ -72,8 +78,9 @@ class RedisLink {
   std::unique_ptr<RedisConnection> connection_;
   bool started_ = false;
   bool ready_ = false;
-  bool was_ready_ = false;   // Ever: a later ready is a reconnect.
-  bool restarting_ = false;  // Closed by Restart, which reported why.
+  bool was_ready_ = false;                           // Ever: a later ready is a reconnect.
+  bool restarting_ = false;                          // Closed by Restart, which reported why.
+  RedisEventLoop::Clock::time_point ready_since_{};  // Of the connection; unset: not ready.
   std::chrono::milliseconds backoff_;
   std::chrono::milliseconds check_period_;
   RedisEventLoop::Handle reconnect_timer_ = 0;

@@ -367,6 +367,24 @@ TEST_CASE("CLIENT KILL TYPE pubsub while A publishes: B still gets every item in
   CHECK(WaitUntil([&] { return b.store().Health().reconnects > 0; }));
 }
 
+TEST_CASE("a subscription killed after it served is made again at once, not after the backoff") {
+  RedisProcess redis;
+  RedisStoreOptions slow = TestOptions(redis.port());
+  // Backoff longer than the test's deadline: only the immediate reconnect can pass.
+  slow.timing.backoff_min = slow.timing.backoff_max = std::chrono::minutes(1);
+  slow.timing.stable_for = std::chrono::milliseconds(0);
+  Node a(TestOptions(redis.port()), "c");
+  Node b(slow, "c");
+  REQUIRE(WaitUntil([&] { return a.Up() && b.Up(); }));
+  b.FollowFrom(b.store().Head());
+
+  redis.Cli({"CLIENT", "KILL", "TYPE", "pubsub"});
+  const std::vector<std::uint64_t> ids = PublishSeries(a.store(), "c", 3);
+  REQUIRE(b.WaitForReceived(ids.size()));
+  CHECK(b.received() == ids);
+  CHECK(b.store().Health().reconnects > 0);
+}
+
 TEST_CASE("a full restart with AOF loses nothing acknowledged, and old cursors still work") {
   RedisProcess redis(/*aof=*/true);
   std::vector<std::uint64_t> ids;
