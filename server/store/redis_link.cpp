@@ -131,14 +131,13 @@ void RedisLink::ScheduleReconnect() {
   const auto since = std::exchange(ready_since_, RedisEventLoop::Clock::time_point{});
   const bool served = since != RedisEventLoop::Clock::time_point{} &&
                       RedisEventLoop::Clock::now() - since >= timing_.stable_for;
-  if (served) {
-    reconnect_timer_ = loop_.RunAfter(milliseconds(0), [this] { Connect(); });
-    return;
+  milliseconds delay(0);
+  if (!served) {
+    // Jitter spreads the nodes of a cluster so they do not all reconnect at the same moment.
+    delay = backoff_ + milliseconds(jitter_() % (backoff_.count() / 4 + 1));
+    backoff_ = std::min(backoff_ * 2, timing_.backoff_max);
   }
-  // Jitter spreads the nodes of a cluster so they do not all reconnect at the same moment.
-  const auto jitter = milliseconds(jitter_() % (backoff_.count() / 4 + 1));
-  reconnect_timer_ = loop_.RunAfter(backoff_ + jitter, [this] { Connect(); });
-  backoff_ = std::min(backoff_ * 2, timing_.backoff_max);
+  reconnect_timer_ = loop_.RunAfter(delay, [this] { Connect(); });
 }
 
 bool RedisLink::SendRaw(const RespCommand& command, RedisConnection::OnReply on_reply) {

@@ -233,8 +233,8 @@ TEST_CASE("tail: whatever order reads and announcements come in, it never answer
         tail.Fill("c", reply.since, reply.items, reply.trimmed, reply.upto, model.node_head, 0);
         model.replies.pop_front();
       }
-      // Any cursor the tail answers gets every item Redis still holds up to the node's
-      // head, in order, and nothing it never had.
+      // Any cursor the tail answers gets, in order, exactly the items Redis still holds up
+      // to the node's head, besides items Redis has trimmed since the node last heard.
       const std::uint64_t since = model.Cursor(random);
       const std::optional<ReadResult> answer = tail.Read(After(since), model.node_head, 1, 0);
       if (!answer) continue;
