@@ -146,6 +146,59 @@ TEST_CASE("tail: the least recently read channel goes past the channel bound") {
   CHECK(tail.Holds("c"));
 }
 
+TEST_CASE("tail: past the memory bound the least recently read channels go, not the filled one") {
+  const std::size_t item = ItemAt(1)->footprint();  // As much as any one-digit id.
+  TailLimits limits;
+  limits.memory_limit = 5 * item;
+  ChannelTail tail(limits);
+  tail.Fill("a", 0, {ItemAt(1, "a"), ItemAt(2, "a")}, 0, 10, 10, 0);
+  tail.Fill("b", 0, {ItemAt(3, "b"), ItemAt(4, "b")}, 0, 10, 10, 0);
+  REQUIRE(tail.Read(After(0, {"a"}), 10, 1, 0));  // "b" is now the least recently read.
+  tail.Fill("c", 0, {ItemAt(5, "c"), ItemAt(6, "c"), ItemAt(7, "c")}, 0, 10, 10, 0);
+  CHECK(tail.bytes() <= limits.memory_limit);
+  CHECK(tail.Holds("a"));
+  CHECK_FALSE(tail.Holds("b"));
+  CHECK_FALSE(tail.Read(After(0, {"b"}), 10, 1, 0));  // Forgotten: Redis answers it.
+  // A channel bigger than the bound on its own is kept: it is the one being read.
+  tail.Fill("d", 0,
+            {ItemAt(1, "d"), ItemAt(2, "d"), ItemAt(3, "d"), ItemAt(4, "d"), ItemAt(5, "d"),
+             ItemAt(6, "d")},
+            0, 10, 10, 0);
+  CHECK(tail.Holds("d"));
+  CHECK(tail.channel_count() == 1);
+  auto result = tail.Read(After(0, {"d"}), 10, 1, 0);
+  REQUIRE(result);
+  CHECK(result->items.size() == 6);
+}
+
+TEST_CASE("tail: its own byte bound sends older cursors to Redis") {
+  const std::size_t item = ItemAt(11)->footprint();  // As much as 12 and 13.
+  TailLimits limits;
+  limits.max_bytes = 2 * item;
+  ChannelTail tail(limits);
+  tail.Fill("c", 0, {ItemAt(11), ItemAt(12)}, 0, 12, 12, 0);
+  tail.Append("c", {ItemAt(13)}, 0, 0);
+  CHECK_FALSE(tail.Read(After(10), 13, 1, 0));  // 11 is gone from memory, not from Redis.
+  auto result = tail.Read(After(11), 13, 1, 0);
+  REQUIRE(result);
+  CHECK_FALSE(result->truncated);
+  CHECK(Ids(*result) == std::vector<std::uint64_t>{12, 13});
+}
+
+TEST_CASE("tail: channels nobody read since the idle limit are forgotten") {
+  ChannelTail tail({});
+  tail.Fill("a", 0, {ItemAt(1, "a")}, 0, 10, 10, 100);
+  tail.Fill("b", 0, {ItemAt(2, "b")}, 0, 10, 10, 100);
+  REQUIRE(tail.Read(After(0, {"a"}), 10, 1, 300));
+  tail.DropIdle(200);
+  CHECK(tail.Holds("a"));
+  CHECK_FALSE(tail.Holds("b"));
+  CHECK(tail.bytes() == ItemAt(1, "a")->footprint());
+  tail.DropIdle(301);
+  CHECK(tail.channel_count() == 0);
+  CHECK(tail.bytes() == 0);
+}
+
 TEST_CASE("tail: a multi-channel read is answered only when every channel is held") {
   ChannelTail tail({});
   tail.Fill("a", 0, {ItemAt(3, "a")}, 0, 10, 10, 0);
