@@ -172,10 +172,7 @@ HeadVerdict Routes::OnHead(const RequestHead& head) const {
   }
   const std::string_view type = head.Get(KnownField::kContentType).value_or("");
   if (PublishMediaOf(type) == PublishMedia::kOther) {
-    return refuse(Error(415,
-                        "Content-Type must be application/json or "
-                        "application/x-www-form-urlencoded, got '" +
-                            std::string(type.substr(0, 80)) + "'"));
+    return refuse(Error(415, UnsupportedMediaMessage(type)));
   }
   if (!head.chunked() && !head.content_length()) {
     // Without a length the body would be read until the client closes.

@@ -231,6 +231,11 @@ PublishMedia PublishMediaOf(std::string_view content_type) {
   return PublishMedia::kOther;
 }
 
+std::string UnsupportedMediaMessage(std::string_view content_type) {
+  return "Content-Type must be application/json or application/x-www-form-urlencoded, got '" +
+         std::string(content_type.substr(0, 80)) + "'";
+}
+
 ParsedPublish ParsePublish(const PublishRequest& request, std::size_t max_batch) {
   const std::string& key = request.idempotency_key;
   if (key.size() > kMaxIdempotencyKeyLength ||
@@ -244,10 +249,7 @@ ParsedPublish ParsePublish(const PublishRequest& request, std::size_t max_batch)
   } else if (media == PublishMedia::kForm) {
     parsed = ParseForm(request);
   } else {
-    return Bad(415,
-               "Content-Type must be application/json or application/x-www-form-urlencoded, "
-               "got '" +
-                   std::string(request.content_type.substr(0, 80)) + "'");
+    return Bad(415, UnsupportedMediaMessage(request.content_type));
   }
   if (parsed.ok && !key.empty()) {
     parsed.append.idempotency_key = key;

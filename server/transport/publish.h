@@ -26,6 +26,9 @@ struct PublishRequest {
 // "Application/JSON; charset=utf-8" is JSON).
 enum class PublishMedia { kJson, kForm, kOther };
 PublishMedia PublishMediaOf(std::string_view content_type);
+// What a 415 says of a publish whose Content-Type is neither (checked with the head, and
+// again with the body).
+std::string UnsupportedMediaMessage(std::string_view content_type);
 
 // What a publish request asks to append, or the error reply to send instead.
 struct ParsedPublish {
