@@ -35,6 +35,7 @@ void RedisLink::Stop() {
   loop_.Cancel(reconnect_timer_);
   loop_.Cancel(deadline_timer_);
   ready_ = false;
+  ready_since_ = {};
   // Pending callbacks get nullptr now; nothing reconnects.
   connection_.reset();
   deadlines_.clear();

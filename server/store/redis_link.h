@@ -78,9 +78,11 @@ class RedisLink {
   std::unique_ptr<RedisConnection> connection_;
   bool started_ = false;
   bool ready_ = false;
-  bool was_ready_ = false;                           // Ever: a later ready is a reconnect.
-  bool restarting_ = false;                          // Closed by Restart, which reported why.
-  RedisEventLoop::Clock::time_point ready_since_{};  // Of the connection; unset: not ready.
+  bool was_ready_ = false;   // Ever: a later ready is a reconnect.
+  bool restarting_ = false;  // Closed by Restart, which reported why.
+  // When this connection became ready; unset before that, and again once its loss has
+  // scheduled the reconnect (or Stop ended it).
+  RedisEventLoop::Clock::time_point ready_since_{};
   std::chrono::milliseconds backoff_;
   std::chrono::milliseconds check_period_;
   RedisEventLoop::Handle reconnect_timer_ = 0;
